@@ -1,0 +1,272 @@
+"""What each request on one document does, between parsing and responding.
+
+The views call these helpers; they hold the conditional-request logic and the
+read, apply and write cycle of PATCH, which retries on a concurrent write when
+the client set no condition, so that no acknowledged change is lost.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+from urllib.parse import quote
+
+from flask import url_for
+
+from datasource.api.http import check_if_match, has_if_match, is_create_only
+from datasource.api.names import check_new_id, id_text, is_addressable, typed_id
+from datasource.api.patching import Patch
+from datasource.errors import (
+    DatasourceError,
+    DocumentNotFound,
+    DuplicateDocument,
+    ErrorDetail,
+    InvalidDocument,
+    InvalidRequest,
+    VersionMismatch,
+)
+from datasource.storage import (
+    Document,
+    DocumentId,
+    ReplaceResult,
+    Store,
+    StoredDocument,
+)
+
+__all__ = [
+    "WriteConflict",
+    "check_new_documents",
+    "delete_document",
+    "document_url",
+    "patch_document",
+    "read_document",
+    "replace_document",
+]
+
+_PATCH_ATTEMPTS = 8
+_RETRY_PAUSE_SECONDS = 0.002
+
+
+class WriteConflict(DatasourceError):
+    """Other writes kept changing a document while a PATCH was being applied."""
+
+    status = 409
+    title = "Conflict"
+    slug = "write-conflict"
+
+
+def document_url(environment: str, collection: str, document_id: DocumentId) -> str:
+    """The absolute URL of a document, its id percent-encoded as one segment."""
+    collection_url = url_for(
+        "collections.list_documents",
+        environment=environment,
+        collection=collection,
+        _external=True,
+    )
+    return f"{collection_url}/{quote(id_text(document_id), safe='')}"
+
+
+def read_document(store: Store, collection: str, document_id: str) -> StoredDocument:
+    """:raises DocumentNotFound: when the collection has no such document."""
+    document = store.find_one(collection, document_id)
+    if document is None:
+        raise _not_found(collection, document_id)
+    return document
+
+
+def check_new_documents(documents: list[Any]) -> None:
+    """Check every element of a POSTed array before any is written.
+
+    :raises InvalidDocument: naming each failing element by its JSON Pointer.
+    """
+    if not documents:
+        raise InvalidRequest(
+            "The array is empty, so there is nothing to create; send at least "
+            "one document."
+        )
+    problems = [_element_problem(index, item) for index, item in enumerate(documents)]
+    errors = [problem for problem in problems if problem is not None]
+    if errors:
+        raise InvalidDocument(
+            f"{len(errors)} of the {len(documents)} documents cannot be created, "
+            "so none was; see errors.",
+            errors=errors,
+        )
+
+
+def _element_problem(index: int, item: Any) -> ErrorDetail | None:
+    if not isinstance(item, dict):
+        return ErrorDetail(f"/{index}", "Each element must be a JSON object.")
+    if "id" not in item:
+        return None
+    try:
+        check_new_id(item["id"], f"/{index}/id")
+    except InvalidDocument as exc:
+        return exc.errors[0]
+    return None
+
+
+def replace_document(
+    store: Store, collection: str, document_id: str, body: Document
+) -> ReplaceResult:
+    """PUT: replace the document, or create it; honour If-Match / If-None-Match.
+
+    :raises InvalidDocument: when the body's id differs from the URL's.
+    :raises VersionMismatch: when a condition is false.
+    """
+    document = _with_path_id(body, document_id)
+    if is_create_only():
+        return ReplaceResult(_insert_only(store, collection, document), True)
+    if has_if_match():
+        return _replace_if_match(store, collection, document_id, document)
+
+    # An id the URL cannot carry back (one with '/') may be replaced, as the
+    # import can create it, but never created through the API.
+    try:
+        return store.replace_one(
+            collection, document_id, document, upsert=is_addressable(document_id)
+        )
+    except DocumentNotFound:
+        check_new_id(document_id)
+        raise
+
+
+def _with_path_id(body: Document, document_id: str) -> Document:
+    """The body with the id of the URL, refusing a body id that differs."""
+    if "id" not in body:
+        return {"id": typed_id(document_id), **body}
+    body_id = body["id"]
+    is_same = isinstance(body_id, int | str) and not isinstance(body_id, bool)
+    if not is_same or id_text(body_id) != document_id:
+        raise InvalidDocument(
+            f"The body's id {body['id']!r} differs from the id {document_id!r} in "
+            "the URL; send the same id or leave it out of the body.",
+            errors=[ErrorDetail("/id", "Must equal the id in the URL.")],
+        )
+    return body
+
+
+def _insert_only(store: Store, collection: str, document: Document) -> StoredDocument:
+    check_new_id(document["id"])
+    try:
+        return store.insert_one(collection, document)
+    except DuplicateDocument:
+        raise VersionMismatch(
+            f"If-None-Match: * allows only creating, and the document "
+            f"{document['id']!r} already exists."
+        ) from None
+
+
+def _replace_if_match(
+    store: Store, collection: str, document_id: str, document: Document
+) -> ReplaceResult:
+    current = store.find_one(collection, document_id)
+    check_if_match(current)
+    if current is None:
+        raise _not_found(collection, document_id)
+    try:
+        return store.replace_one(
+            collection,
+            id_text(current.id),
+            {**document, "id": current.id},
+            expected_version=current.version,
+            upsert=False,
+        )
+    except DocumentNotFound:
+        raise _deleted_meanwhile(collection, document_id) from None
+
+
+def patch_document(
+    store: Store, collection: str, document_id: str, patch: Patch
+) -> StoredDocument:
+    """PATCH: read, apply, write with the version read; retry when overtaken.
+
+    With If-Match, a concurrent write is the client's business: 412 at once.
+    Without, the cycle repeats a few times, so concurrent patches all land.
+
+    :raises WriteConflict: when every attempt was overtaken by another write.
+    """
+    for attempt in range(_PATCH_ATTEMPTS):
+        current = store.find_one(collection, document_id)
+        check_if_match(current)
+        if current is None:
+            raise _not_found(collection, document_id)
+
+        try:
+            return _write_patched(store, collection, current, patch)
+        except VersionMismatch:
+            if has_if_match():
+                raise
+        time.sleep(random.uniform(0, _RETRY_PAUSE_SECONDS * (attempt + 1)))
+
+    raise WriteConflict(
+        f"The document {document_id!r} kept changing while the patch was "
+        "applied; send the patch again."
+    )
+
+
+def _write_patched(
+    store: Store, collection: str, current: StoredDocument, patch: Patch
+) -> StoredDocument:
+    updated = _check_patched(current, patch(current.document))
+    try:
+        result = store.replace_one(
+            collection,
+            id_text(current.id),
+            updated,
+            expected_version=current.version,
+            upsert=False,
+        )
+    except DocumentNotFound:
+        raise _deleted_meanwhile(collection, id_text(current.id)) from None
+    return result.document
+
+
+def _check_patched(current: StoredDocument, updated: Any) -> Document:
+    """The patched value, when it is still a document with the same id."""
+    if not isinstance(updated, dict):
+        raise InvalidRequest(
+            "The patch would turn the document into something other than a JSON "
+            "object; patch its fields instead of the whole document."
+        )
+    new_id = updated.get("id")
+    if type(new_id) is not type(current.id) or new_id != current.id:
+        raise InvalidDocument(
+            f"The patch would change or remove the id {current.id!r}; ids cannot "
+            "change. Create a new document with PUT or POST instead.",
+            errors=[ErrorDetail("/id", "Must stay unchanged.")],
+        )
+    return updated
+
+
+def delete_document(store: Store, collection: str, document_id: str) -> None:
+    """DELETE: remove the document, with the version checked under If-Match."""
+    if not has_if_match():
+        store.delete_one(collection, document_id)
+        return
+
+    current = store.find_one(collection, document_id)
+    check_if_match(current)
+    if current is None:
+        raise _not_found(collection, document_id)
+    try:
+        store.delete_one(
+            collection, id_text(current.id), expected_version=current.version
+        )
+    except DocumentNotFound:
+        raise _deleted_meanwhile(collection, document_id) from None
+
+
+def _not_found(collection: str, document_id: str) -> DocumentNotFound:
+    return DocumentNotFound(
+        f"There is no document with id {document_id!r} in the collection "
+        f"{collection!r}."
+    )
+
+
+def _deleted_meanwhile(collection: str, document_id: str) -> VersionMismatch:
+    return VersionMismatch(
+        f"The document {document_id!r} in {collection!r} was deleted while this "
+        "request was being handled."
+    )

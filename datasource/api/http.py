@@ -1,0 +1,191 @@
+"""Request bodies, conditional requests and JSON responses.
+
+Bodies are checked in the order that costs the server least: the declared
+size (413 before a byte is read), the presence of a body, its media type
+(415), then a bounded read and the strict decoder of ``datasource.jsonio``.
+Conditions follow RFC 9110: ``If-Match`` compares strongly and fails when the
+document is missing, ``If-None-Match`` compares weakly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, request
+from werkzeug.datastructures import ETags
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from datasource.api.context import get_config
+from datasource.errors import (
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    VersionMismatch,
+)
+from datasource.jsonio import decode_json
+from datasource.storage import StoredDocument
+
+__all__ = [
+    "JSON_MEDIA_TYPE",
+    "check_if_match",
+    "document_headers",
+    "etag_of",
+    "has_if_match",
+    "is_create_only",
+    "is_not_modified",
+    "json_media_type",
+    "json_response",
+    "not_modified_response",
+    "read_json_body",
+]
+
+JSON_MEDIA_TYPE = "application/json"
+_READ_CHUNK = 64 * 1024
+
+
+def json_response(
+    body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A response carrying already encoded JSON."""
+    return Response(
+        body, status=status, headers=dict(headers or {}), mimetype=JSON_MEDIA_TYPE
+    )
+
+
+def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
+    """The request body, decoded strictly.
+
+    :param media_types: the media types accepted; by default any JSON type.
+
+    :raises PayloadTooLarge: when the body is over the configured limit.
+    :raises UnsupportedMediaType: when the body is not declared as JSON.
+    :raises InvalidRequest: when there is no body or it is not valid JSON.
+    """
+    config = get_config()
+    _check_declared_size(config.max_body_bytes)
+    if not _has_body():
+        raise InvalidRequest(
+            f"{request.method} {request.path} needs a JSON body; none was sent."
+        )
+    json_media_type(media_types)
+
+    data = _read_at_most(config.max_body_bytes)
+    return decode_json(data, max_depth=config.max_depth)
+
+
+def json_media_type(media_types: tuple[str, ...] = ()) -> str:
+    """The request's media type when it is an accepted JSON type.
+
+    :param media_types: the accepted types; by default ``application/json``
+        and every ``application/*+json``.
+    :raises UnsupportedMediaType: for a missing or other media type, or a
+        charset other than UTF-8.
+    """
+    media_type = request.mimetype
+    if not _is_accepted(media_type, media_types):
+        shown = repr(media_type) if media_type else "no Content-Type"
+        wanted = ", ".join(media_types or (JSON_MEDIA_TYPE,))
+        raise UnsupportedMediaType(
+            f"{request.method} takes a body of type {wanted}; the request has {shown}."
+        )
+    charset = request.mimetype_params.get("charset", "utf-8")
+    if charset.lower() not in {"utf-8", "utf8"}:
+        raise UnsupportedMediaType(
+            f"JSON bodies must be UTF-8; the request declares charset {charset!r}."
+        )
+    return media_type
+
+
+def _is_accepted(media_type: str, media_types: tuple[str, ...]) -> bool:
+    if media_types:
+        return media_type in media_types
+    return media_type == JSON_MEDIA_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _check_declared_size(limit: int) -> None:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise _too_large(limit)
+
+
+def _has_body() -> bool:
+    if request.content_length:
+        return True
+    chunked = request.headers.get("Transfer-Encoding", "").lower()
+    return "chunked" in chunked
+
+
+def _read_at_most(limit: int) -> bytes:
+    """Read the body, stopping one byte past ``limit`` (for chunked bodies)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except RequestEntityTooLarge:
+        raise _too_large(limit) from None
+    if size > limit:
+        raise _too_large(limit)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The body is larger than the limit of {limit} bytes; send a smaller "
+        "document or split an array into several requests."
+    )
+
+
+def etag_of(document: StoredDocument) -> str:
+    """The strong entity tag of a document's current version."""
+    return f'"{document.version}"'
+
+
+def document_headers(document: StoredDocument) -> dict[str, str]:
+    """Headers every response carrying one document has."""
+    return {"ETag": etag_of(document)}
+
+
+def has_if_match() -> bool:
+    return "If-Match" in request.headers
+
+
+def is_create_only() -> bool:
+    """True for ``If-None-Match: *``: write only when the document is absent."""
+    return request.if_none_match.star_tag
+
+
+def check_if_match(document: StoredDocument | None) -> None:
+    """Enforce ``If-Match`` against the current document (None when missing).
+
+    :raises VersionMismatch: when the condition is false.
+    """
+    if not has_if_match():
+        return
+    etags: ETags = request.if_match
+    if document is None:
+        raise VersionMismatch(
+            "If-Match requires the document to exist, and it does not."
+        )
+    if not etags.contains(document.version):
+        raise VersionMismatch(
+            f"The document changed: its ETag is now {etag_of(document)}, which "
+            "If-Match does not list. Read it again and retry with the new ETag."
+        )
+
+
+def is_not_modified(document: StoredDocument) -> bool:
+    """True when ``If-None-Match`` lists the document's version (or ``*``)."""
+    return request.if_none_match.contains_weak(document.version)
+
+
+def not_modified_response(document: StoredDocument) -> Response:
+    """304 with the entity tag and no body."""
+    return Response(status=304, headers=document_headers(document))
