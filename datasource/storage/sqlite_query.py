@@ -1,0 +1,431 @@
+"""Translate a ``Query`` into parameterised SQLite SQL over JSON documents.
+
+Each document is one row whose ``body`` column holds its JSON text. A field is
+read with ``json_type`` and ``json_extract`` at a JSON path; two expressions
+per path carry the semantics of ``datasource.query``:
+
+- the *rank*: 0 missing or null, 1 number, 2 string, 3 object, 4 array,
+  5 boolean (MongoDB's type order, used for sorting and type-strict tests);
+- the *value*: the field's SQL value for scalars (booleans as 0 and 1),
+  NULL for objects and arrays, which sort by id only.
+
+Filters compare rank and value together, so ``1`` never equals ``"1"`` or
+``true``; arrays are searched element by element with ``json_each``. The same
+two expressions, with the path written as a literal, are the columns of the
+expression index a store creates for a field (see ``index_columns``): SQLite
+uses an index only for expressions spelt exactly as indexed, so indexed paths
+are inlined as validated literals while every other path and every operand
+is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from datasource.errors import InvalidQuery
+from datasource.query import (
+    And,
+    Comparison,
+    Filter,
+    Not,
+    Or,
+    Path,
+    Query,
+    Regex,
+    Search,
+    SortKey,
+)
+
+__all__ = [
+    "Translation",
+    "canonical_json",
+    "index_columns",
+    "json_path",
+    "register_functions",
+    "translate_filter",
+    "translate_query",
+]
+
+# Characters SQLite's JSON path parser cannot express inside a quoted label:
+# it compares labels with the raw (still escaped) key text, and the encoder
+# escapes exactly these.
+_UNSAFE_SEGMENT = re.compile(r'["\\\x00-\x1f]')
+
+# Operands of the search prefilter: a lowered needle of printable ASCII
+# without the characters JSON escapes appears verbatim in the lowered body
+# whenever it appears in one of the body's lowered strings.
+_PLAIN_NEEDLE = re.compile(r"[ !#-\[\]-~]*")
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+_RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+# How a kind of operand is recognised at the top level (by rank) and inside
+# an array (by json_each's type column).
+_DIRECT_RANK = {"number": 1, "string": 2, "object": 3, "array": 4, "boolean": 5}
+_ELEMENT_TYPES = {
+    "number": "('integer', 'real')",
+    "string": "('text')",
+    "object": "('object')",
+    "array": "('array')",
+    "boolean": "('true', 'false')",
+}
+
+
+def json_path(path: Path) -> str:
+    """The SQLite JSON path of a field path: ``$."a"."b"``.
+
+    :raises InvalidQuery: for an empty path, an empty field name, or a name
+        with a double quote, a backslash or a control character.
+    """
+    if not path:
+        raise InvalidQuery("A field path needs at least one field name.")
+    for segment in path:
+        if not segment or _UNSAFE_SEGMENT.search(segment):
+            raise InvalidQuery(
+                f"The field name {segment!r} cannot be queried: use a name that "
+                "is not empty and has no double quote, backslash or control "
+                "character."
+            )
+    return "$" + "".join(f'."{segment}"' for segment in path)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (only ever used for validated JSON paths)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _rank_sql(path_sql: str) -> str:
+    return (
+        f"CASE json_type(body, {path_sql}) WHEN 'integer' THEN 1 "
+        "WHEN 'real' THEN 1 WHEN 'text' THEN 2 WHEN 'object' THEN 3 "
+        "WHEN 'array' THEN 4 WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END"
+    )
+
+
+def _value_sql(path_sql: str) -> str:
+    return (
+        f"CASE json_type(body, {path_sql}) WHEN 'object' THEN NULL "
+        f"WHEN 'array' THEN NULL ELSE json_extract(body, {path_sql}) END"
+    )
+
+
+def index_columns(path: Path) -> str:
+    """The column list of the expression index on one field: rank, value, id."""
+    path_sql = _literal(json_path(path))
+    return f"{_rank_sql(path_sql)}, {_value_sql(path_sql)}, id"
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A WHERE clause, an ORDER BY clause and their named parameters."""
+
+    where: str
+    order_by: str
+    params: dict[str, Any]
+
+
+def translate_query(query: Query, indexed: Collection[Path] = ()) -> Translation:
+    """Translate the filter and sort of a query (the page is bound by the caller).
+
+    :raises InvalidQuery: for a path or operand the store cannot express.
+    """
+    builder = _Builder(indexed)
+    where = builder.filter(query.filter)
+    order_by = builder.order_by(query.sort)
+    return Translation(where, order_by, builder.params)
+
+
+def translate_filter(
+    node: Filter | None, indexed: Collection[Path] = ()
+) -> Translation:
+    """Translate a filter alone (for counting); ``order_by`` is the id."""
+    builder = _Builder(indexed)
+    return Translation(builder.filter(node), "id", builder.params)
+
+
+class _Builder:
+    """Builds SQL text while collecting the values it binds."""
+
+    def __init__(self, indexed: Collection[Path]) -> None:
+        self.params: dict[str, Any] = {}
+        self._indexed = indexed
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def path(self, path: Path) -> str:
+        """The path as a literal when an index may serve it, else a parameter."""
+        text = json_path(path)
+        if path in self._indexed:
+            return _literal(text)
+        return self.bind(text)
+
+    def filter(self, node: Filter | None) -> str:
+        if node is None:
+            return "1"
+        if isinstance(node, Comparison):
+            return self.comparison(node)
+        if isinstance(node, Search):
+            return self.search(node.text)
+        if isinstance(node, Not):
+            return f"NOT ({self.filter(node.clause)})"
+        if isinstance(node, And):
+            return self._join(node.clauses, " AND ", empty="1")
+        if isinstance(node, Or):
+            return self._join(node.clauses, " OR ", empty="0")
+        raise InvalidQuery(f"The filter {node!r} is not a known kind of filter.")
+
+    def _join(self, clauses: tuple[Filter, ...], glue: str, empty: str) -> str:
+        if not clauses:
+            return empty
+        return "(" + glue.join(self.filter(clause) for clause in clauses) + ")"
+
+    def comparison(self, node: Comparison) -> str:
+        op = node.op
+        if op in ("eq", "ne"):
+            sql = self.equality(node.path, (node.value,))
+            return sql if op == "eq" else f"NOT ({sql})"
+        if op in ("in", "nin"):
+            sql = self.equality(node.path, _operand_list(node))
+            return sql if op == "in" else f"NOT ({sql})"
+        if op in _RANGE_OPERATORS:
+            return self.range(node.path, _RANGE_OPERATORS[op], node.value)
+        if op == "exists":
+            return self.exists(node.path, node.value)
+        if op in ("contains", "startswith", "regex"):
+            return self.text_match(node)
+        raise InvalidQuery(f"The operator {op!r} is not supported.")
+
+    def equality(self, path: Path, operands: Sequence[Any]) -> str:
+        """Match the value, or any element of an array value, equal to an operand."""
+        path_sql = self.path(path)
+        rank, value = _rank_sql(path_sql), _value_sql(path_sql)
+        direct: list[str] = []
+        element: list[str] = []
+        for kind, values in _group_operands(operands).items():
+            if kind == "null":
+                direct.append(f"{rank} = 0")
+                element.append("type = 'null'")
+                continue
+            names = ", ".join(self.bind(item) for item in values)
+            tested = _tested_value(kind, value, path_sql)
+            direct.append(f"({rank} = {_DIRECT_RANK[kind]} AND {tested} IN ({names}))")
+            element.append(_element_test(kind, names))
+        if not direct:
+            return "0"
+        direct.append(self._any_element(rank, path_sql, " OR ".join(element)))
+        return "(" + " OR ".join(direct) + ")"
+
+    def _any_element(self, rank: str, path_sql: str, condition: str) -> str:
+        return (
+            f"({rank} = 4 AND EXISTS (SELECT 1 FROM json_each(body, {path_sql}) "
+            f"WHERE {condition}))"
+        )
+
+    def range(self, path: Path, symbol: str, operand: Any) -> str:
+        """Compare numbers with numbers or strings with strings, elements too."""
+        kind = _kind(operand)
+        if kind not in ("number", "string"):
+            raise InvalidQuery(
+                f"The comparison operand {operand!r} must be a number or a string."
+            )
+        name = self.bind(_bindable(operand))
+        path_sql = self.path(path)
+        rank, value = _rank_sql(path_sql), _value_sql(path_sql)
+        direct = f"({rank} = {_DIRECT_RANK[kind]} AND {value} {symbol} {name})"
+        element = f"type IN {_ELEMENT_TYPES[kind]} AND value {symbol} {name}"
+        return f"({direct} OR {self._any_element(rank, path_sql, element)})"
+
+    def exists(self, path: Path, operand: Any) -> str:
+        if not isinstance(operand, bool):
+            raise InvalidQuery(f"The exists operand {operand!r} must be true or false.")
+        path_sql = self.path(path)
+        if operand:
+            return f"json_type(body, {path_sql}) IS NOT NULL"
+        return f"({_rank_sql(path_sql)} = 0 AND json_type(body, {path_sql}) IS NULL)"
+
+    def text_match(self, node: Comparison) -> str:
+        """contains, startswith and regex: on strings and string elements."""
+        function, operand = _text_function(node)
+        name = self.bind(operand)
+        path_sql = self.path(node.path)
+        rank, value = _rank_sql(path_sql), _value_sql(path_sql)
+        direct = f"({rank} = 2 AND {function}({name}, {value}))"
+        element = f"type = 'text' AND {function}({name}, value)"
+        return f"({direct} OR {self._any_element(rank, path_sql, element)})"
+
+    def search(self, text: Any) -> str:
+        """Any string anywhere in the document contains the text, ignoring case."""
+        if not isinstance(text, str):
+            raise InvalidQuery(f"The search text {text!r} must be a string.")
+        needle = text.lower()
+        name = self.bind(needle)
+        tree = (
+            "EXISTS (SELECT 1 FROM json_tree(body) WHERE type = 'text' "
+            f"AND ds_contains({name}, value))"
+        )
+        if _PLAIN_NEEDLE.fullmatch(needle):
+            return f"(ds_contains({name}, body) AND {tree})"
+        return tree
+
+    def order_by(self, sort: tuple[SortKey, ...]) -> str:
+        """Type rank, then value, per key; the id ascending breaks every tie."""
+        terms: list[str] = []
+        for key in sort:
+            path_sql = self.path(key.path)
+            direction = " DESC" if key.descending else ""
+            terms.append(_rank_sql(path_sql) + direction)
+            terms.append(_value_sql(path_sql) + direction)
+        terms.append("id")
+        return ", ".join(terms)
+
+
+def _operand_list(node: Comparison) -> Sequence[Any]:
+    if not isinstance(node.value, list | tuple):
+        raise InvalidQuery(
+            f"The {node.op} operand {node.value!r} must be a list of values."
+        )
+    return tuple(node.value)
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of an operand, named as the rank table names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    raise InvalidQuery(f"The operand {value!r} is not a JSON value.")
+
+
+def _group_operands(operands: Sequence[Any]) -> dict[str, list[Any]]:
+    """Operands by kind, converted to what SQLite compares them with."""
+    groups: dict[str, list[Any]] = {}
+    for operand in operands:
+        kind = _kind(operand)
+        if kind in ("object", "array"):
+            converted: Any = canonical_json(operand)
+        else:
+            converted = _bindable(operand)
+        groups.setdefault(kind, []).append(converted)
+    return groups
+
+
+def _bindable(value: Any) -> Any:
+    """Booleans as SQLite stores them; integers beyond 64 bits as floats."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+        return float(value)
+    return value
+
+
+def _tested_value(kind: str, value_sql: str, path_sql: str) -> str:
+    """What an operand of this kind is compared with at the top level."""
+    if kind in ("object", "array"):
+        return f"ds_canonical(json_extract(body, {path_sql}))"
+    return value_sql
+
+
+def _element_test(kind: str, names: str) -> str:
+    if kind in ("object", "array"):
+        return f"(type IN {_ELEMENT_TYPES[kind]} AND ds_canonical(value) IN ({names}))"
+    if kind == "boolean":
+        return f"(type IN ('true', 'false') AND value IN ({names}))"
+    return f"(type IN {_ELEMENT_TYPES[kind]} AND value IN ({names}))"
+
+
+def _text_function(node: Comparison) -> tuple[str, str]:
+    """The SQL function and operand of contains, startswith or regex."""
+    if node.op == "regex":
+        if not isinstance(node.value, Regex):
+            raise InvalidQuery(f"The regex operand {node.value!r} must be a pattern.")
+        pattern = ("(?i)" if node.value.ignore_case else "") + node.value.pattern
+        _compiled(pattern)
+        return "regexp", pattern
+    if not isinstance(node.value, str):
+        raise InvalidQuery(f"The {node.op} operand {node.value!r} must be a string.")
+    function = "ds_contains" if node.op == "contains" else "ds_startswith"
+    return function, node.value.lower()
+
+
+def _normalized(value: Any) -> Any:
+    """A JSON value with integral floats as integers, so 1.0 equals 1."""
+    if isinstance(value, dict):
+        return {key: _normalized(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalized(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return int(value)
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """One text per deeply equal JSON value: sorted keys, integral floats as ints."""
+    return orjson.dumps(_normalized(value), option=orjson.OPT_SORT_KEYS).decode()
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError) as exc:
+        raise InvalidQuery(
+            f"The regular expression {pattern!r} does not compile ({exc}); "
+            "fix it using Python re syntax."
+        ) from None
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return _compiled(pattern).search(value) is not None
+    except InvalidQuery:
+        return False
+
+
+def _contains(needle: str, value: Any) -> bool:
+    return isinstance(value, str) and needle in value.lower()
+
+
+def _startswith(prefix: str, value: Any) -> bool:
+    return isinstance(value, str) and value.lower().startswith(prefix)
+
+
+def _canonical_text(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return canonical_json(orjson.loads(text))
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+
+
+def register_functions(connection: Any) -> None:
+    """Register the deterministic functions the translated SQL calls."""
+    functions = {
+        "regexp": _regexp,
+        "ds_contains": _contains,
+        "ds_startswith": _startswith,
+    }
+    for name, function in functions.items():
+        connection.create_function(name, 2, function, deterministic=True)
+    connection.create_function("ds_canonical", 1, _canonical_text, deterministic=True)
