@@ -13,42 +13,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from datasource.query import DEFAULT_LIMIT, MAX_LIMIT
+from datasource.queryparse import (
+    FIELD_OPERATORS,
+    MAX_OFFSET,
+    RESERVED_PARAMETERS,
+    WHERE_OPERATORS,
+)
 
 Schema = dict[str, Any]
 
 ENVIRONMENT_PATTERN = "^[a-z][a-z0-9_-]{0,63}$"
 COLLECTION_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 DOCUMENT_ID_PATTERN = "^[^/]+$"
+# Ids a URL path segment cannot carry: clients normalise these dot segments.
+UNADDRESSABLE_IDS = (".", "..")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-FIELD_OPERATORS = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "exists",
-    "contains",
-    "startswith",
-)
-WHERE_OPERATORS = (
-    "$eq",
-    "$ne",
-    "$gt",
-    "$gte",
-    "$lt",
-    "$lte",
-    "$in",
-    "$nin",
-    "$exists",
-    "$regex",
-    "$and",
-    "$or",
-    "$not",
-)
-RESERVED_PARAMETERS = ("limit", "offset", "sort", "fields", "q", "where")
+LOGICAL_OPERATORS = ("$and", "$or", "$nor", "$not")
 
 
 def environment_name(environments: Sequence[str] = ()) -> Schema:
@@ -78,6 +59,7 @@ def document_id_segment() -> Schema:
         "type": "string",
         "minLength": 1,
         "pattern": DOCUMENT_ID_PATTERN,
+        "not": {"enum": list(UNADDRESSABLE_IDS)},
         "description": "The id of a document: finds the document whose id is "
         "this string or the integer it spells.",
     }
@@ -89,8 +71,11 @@ def document_id() -> Schema:
         "type": ["string", "integer"],
         "pattern": DOCUMENT_ID_PATTERN,
         "minLength": 1,
-        "description": "A string (no slash) or an integer; generated as 24 hex "
-        "digits when a created document has none.",
+        "not": {"enum": list(UNADDRESSABLE_IDS)},
+        "minimum": INT64_MIN,
+        "maximum": INT64_MAX,
+        "description": "A string (no slash, not . or ..) or a 64-bit integer; "
+        "generated as 24 hex digits when a created document has none.",
     }
 
 
@@ -241,7 +226,14 @@ def health() -> Schema:
     return {
         "type": "object",
         "required": ["status"],
-        "properties": {"status": {"const": "ok"}},
+        "properties": {
+            "status": {"const": "ok"},
+            "environments": {
+                "type": "object",
+                "additionalProperties": {"enum": ["ok", "unavailable"]},
+                "description": "The state of each environment's store.",
+            },
+        },
     }
 
 
@@ -261,6 +253,7 @@ def offset() -> Schema:
     return {
         "type": "integer",
         "minimum": 0,
+        "maximum": MAX_OFFSET,
         "default": 0,
         "description": "Number of matching documents to skip.",
     }
@@ -296,8 +289,9 @@ def where() -> Schema:
     """The ``where`` query parameter: a MongoDB-style filter as JSON text."""
     return {
         "type": "string",
-        "description": "A MongoDB-style filter object as JSON, with "
-        f"{' '.join(WHERE_OPERATORS)}.",
+        "description": "A MongoDB-style filter object as JSON: field paths with "
+        f"values or operator objects ({' '.join(WHERE_OPERATORS)}), combined "
+        f"with {' '.join(LOGICAL_OPERATORS)}.",
     }
 
 
@@ -310,5 +304,5 @@ def field_filters() -> Schema:
         "field[op]=value with op one of "
         f"{' '.join(FIELD_OPERATORS)}. A field may be a dotted path; in and "
         "nin take a comma list. Names other than "
-        f"{', '.join(RESERVED_PARAMETERS)} are field filters.",
+        f"{', '.join(sorted(RESERVED_PARAMETERS))} are field filters.",
     }

@@ -13,6 +13,7 @@ from jsonschema import Draft201909Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT201909
 
+from datasource.api.context import get_config
 from datasource.hyperschema import HYPER_SCHEMA_DIALECT, build_hyperschema
 
 ENVIRONMENTS = ("production", "test")
@@ -296,3 +297,11 @@ def test_hyperschema_conditional_writes_describe_if_match(hyperschema):
         header_schema = _link(hyperschema, title)["headerSchema"]
 
         assert "if-match" in header_schema["properties"]
+
+
+def test_hyperschema_route_serves_schema_json(app, client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/schema+json"
+    assert response.get_json() == build_hyperschema(get_config(app).environments)
