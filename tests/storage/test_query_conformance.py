@@ -124,6 +124,14 @@ FIXTURES: dict[str, list[dict]] = {
         {"id": "5f0c2a9e1d3b4c5a6e7f8091", "k": 1},
         {"id": -1, "k": 1},
     ],
+    "edges": [
+        {"id": 1, "o": {"a": 1.0, "b": [2]}},
+        {"id": 2, "o": {"a": 1}},
+        {"id": 3, "o": 9.2e18},
+        {"id": 4, "o": 2**63 - 1},
+        {"id": 5, "o": -9.2e18},
+        {"id": 6, "o": -(2**63)},
+    ],
     "names": [
         {"id": 1, "address line 2": "Cardiff", "a": {"b c": 1}},
         {"id": 2, "address line 2": "London", "a": {"b c": 2}},
@@ -429,6 +437,36 @@ QUERY_OBJECT_CASES = [
         Query(filter=Comparison(("tags",), "lt", 2)),
         [6],
         name="lt-array-element",
+    ),
+    case(
+        "edges",
+        Query(filter=Comparison(("o",), "eq", {"a": 1, "b": [2.0]})),
+        [1],
+        name="object-equality-across-number-kinds",
+    ),
+    case(
+        "edges",
+        Query(filter=Comparison(("o", "a"), "in", (1.0,))),
+        [1, 2],
+        name="in-float-matches-int",
+    ),
+    case(
+        "edges",
+        Query(filter=Comparison(("o",), "gt", 9.2e18)),
+        [4],
+        name="int64-max-above-float",
+    ),
+    case(
+        "edges",
+        Query(filter=Comparison(("o",), "lt", -9.2e18)),
+        [6],
+        name="int64-min-below-float",
+    ),
+    case(
+        "edges",
+        Query(sort=(SortKey(("o",)),), filter=Comparison(("o",), "gte", -(2**63))),
+        [6, 5, 3, 4],
+        name="sort-int64-among-floats",
     ),
 ]
 
