@@ -109,7 +109,8 @@ def _apply_json_patch(compiled: Any, document: Document) -> Any:
         return compiled.apply(document)
     except jsonpatch.JsonPatchTestFailed as exc:
         raise PatchTestFailed(
-            f"A test operation of the JSON Patch failed: {exc}. Nothing was changed."
+            f"The test operation at {_operation_path(exc)} failed: the document "
+            "holds another value there. Nothing was changed."
         ) from None
     except jsonpatch.InvalidJsonPatch as exc:
         raise InvalidPatch(f"The JSON Patch is invalid: {exc}.") from None
@@ -117,3 +118,9 @@ def _apply_json_patch(compiled: Any, document: Document) -> Any:
         raise PatchConflict(
             f"The JSON Patch does not fit the document: {exc}. Nothing was changed."
         ) from None
+
+
+def _operation_path(exc: Any) -> str:
+    """The JSON Pointer of the operation a jsonpatch error names, quoted."""
+    location = getattr(exc.op, "location", None)
+    return repr(location) if isinstance(location, str) else "an unknown path"
