@@ -1,0 +1,900 @@
+"""The MongoDB store: one database per environment, on pymongo.
+
+Each collection of the API is a MongoDB collection. A stored document is the
+API document (field names escaped by ``mongo_names``) plus three fields of the
+store's own:
+
+- ``_id``: the id in MongoDB's form. A generated id is a real ``ObjectId``;
+  a client's integer or string id is stored as given. The API form of the id
+  (an ObjectId as its 24 hex digits) stays in the document's ``id`` field, so
+  that filters, sorting and paging see the same ids as on every other store.
+- ``_v``: the version token, new on every write. Conditional writes put it in
+  the filter of the write itself, so no other write can slip in between.
+- ``_t``: the document's strings, lower-cased, for text search.
+
+A URL id finds the document whose ``_id`` is the text, the integer it spells
+or the ObjectId it spells; inserts refuse an id whose other forms are taken.
+That check and the insert are two requests: two clients creating ``1`` and
+``"1"`` at the same instant could both succeed (nothing else can).
+
+The client is created on first use in each process (gunicorn forks after
+loading the application) with timeouts derived from ``timeout_ms``, so that
+an unreachable server gives ``StoreUnavailable`` within a few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+import orjson
+import pymongo
+from bson import Decimal128, ObjectId
+from bson.errors import InvalidDocument as InvalidBSON
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
+from pymongo.errors import ConfigurationError as DriverConfigurationError
+
+from datasource.errors import (
+    ConfigurationError,
+    DatasourceError,
+    DocumentNotFound,
+    DuplicateDocument,
+    ErrorDetail,
+    InvalidDocument,
+    InvalidQuery,
+    InvalidRequest,
+    StoreUnavailable,
+    VersionMismatch,
+)
+from datasource.query import Filter, Path, Query, filter_paths, project
+from datasource.storage.base import (
+    CollectionInfo,
+    Document,
+    DocumentId,
+    FindResult,
+    ReplaceResult,
+    StoredDocument,
+)
+from datasource.storage.mongo_names import (
+    HIDDEN_FIELDS,
+    decode_collection,
+    decode_document,
+    decode_field,
+    encode_collection,
+    encode_document,
+    encode_path,
+    search_terms,
+)
+from datasource.storage.mongo_query import (
+    native_sort,
+    projection,
+    sort_pipeline,
+    to_filter,
+    unusual_sort_values,
+)
+
+__all__ = ["MongoStore", "database_name", "redact_url"]
+
+logger = logging.getLogger(__name__)
+
+COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_DATABASE_NAME = re.compile(r"[^/\\. \"$*<>:|?\x00]{1,63}")
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_OBJECT_ID_TEXT = re.compile(r"[0-9a-f]{24}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
+
+# Operations may take longer than finding a server; both stay well under
+# gunicorn's 30-second worker timeout with the default of 3 s.
+SOCKET_TIMEOUT_FACTOR = 4
+# Version of documents that other tools wrote without one.
+EXTERNAL_VERSION = "0"
+# MongoDB's error codes for a regular expression it cannot compile, and for
+# credentials it refuses.
+_REGEX_ERRORS = frozenset({2, 51091})
+_AUTH_ERRORS = frozenset({13, 18})
+_DUPLICATE_KEY = 11000
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (for logs and messages)."""
+
+    def hide(match: re.Match[str]) -> str:
+        user, has_password, _ = match[2].partition(":")
+        return f"{match[1]}{user}:***@" if has_password else match[0]
+
+    return _URL_USER.sub(hide, url, count=1)
+
+
+def _password(url: str) -> str:
+    match = _URL_USER.match(url)
+    if match is None or ":" not in match[2]:
+        return ""
+    return match[2].partition(":")[2]
+
+
+def database_name(url: str, environment: str, database: str | None = None) -> str:
+    """The database a store uses: the URL's path, else ``database``, else
+    ``datasource_<environment>``.
+
+    :raises ConfigurationError: for a name MongoDB would refuse.
+    """
+    scheme_free = url.partition("://")[2]
+    hosts_and_path = scheme_free.partition("?")[0]
+    path = hosts_and_path.partition("/")[2] if "/" in hosts_and_path else ""
+    name = (
+        unquote_plus(path).partition(".")[0] or database or f"datasource_{environment}"
+    )
+    if not _DATABASE_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"The MongoDB database name {name!r} of environment {environment!r} is "
+            'invalid: use up to 63 characters without / \\ . space " $ * < > : | ?.'
+        )
+    return name
+
+
+class MongoStore:
+    """One environment's collections in one MongoDB database."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        environment: str,
+        database: str | None = None,
+        timeout_ms: int = 3000,
+        indexes: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType({}),
+        auto_index_after: int = 20,
+        client: Any = None,
+    ) -> None:
+        if not url.startswith(("mongodb://", "mongodb+srv://")):
+            raise ConfigurationError(
+                f"The store URL {redact_url(url)!r} of environment {environment!r} "
+                "must start with mongodb:// or mongodb+srv://."
+            )
+        self._url = url
+        self._environment = environment
+        self._database_name = database_name(url, environment, database)
+        self._timeout_ms = max(1, timeout_ms)
+        self._configured = {name: tuple(paths) for name, paths in indexes.items()}
+        self._auto_index_after = auto_index_after
+        self._given_client = client
+        self._reset_process_state()
+
+    def _reset_process_state(self) -> None:
+        """Forget the client and caches: a new process starts from scratch."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._prepared: set[str] = set()
+        self._query_counts: Counter[tuple[str, Path]] = Counter()
+
+    @property
+    def database_name(self) -> str:
+        return self._database_name
+
+    # The client
+
+    def _database(self) -> Any:
+        """This process's database handle; the client is created on first use."""
+        if self._given_client is not None:
+            return self._given_client[self._database_name]
+        if os.getpid() != self._pid:
+            # A client must never cross a fork; the parent's stays the parent's.
+            self._reset_process_state()
+        with self._lock:
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client[self._database_name]
+
+    def _new_client(self) -> Any:
+        with self._call("connect"):
+            client: pymongo.MongoClient[Document] = pymongo.MongoClient(
+                self._url,
+                serverSelectionTimeoutMS=self._timeout_ms,
+                connectTimeoutMS=self._timeout_ms,
+                socketTimeoutMS=self._timeout_ms * SOCKET_TIMEOUT_FACTOR,
+                retryWrites=True,
+                appname="datasource",
+            )
+        logger.debug(
+            "created a MongoDB client for %s in process %d",
+            redact_url(self._url),
+            os.getpid(),
+        )
+        return client
+
+    def _collection(self, collection: str) -> Any:
+        _check_collection_name(collection)
+        return self._database()[encode_collection(collection)]
+
+    def _writable(self, collection: str) -> Any:
+        """A collection about to be written, with its indexes on first use."""
+        target = self._collection(collection)
+        if collection not in self._prepared:
+            target.create_index([("id", pymongo.ASCENDING)])
+            for path in self._configured.get(collection, ()):
+                target.create_index(_index_keys(path))
+            with self._lock:
+                self._prepared.add(collection)
+        return target
+
+    @contextmanager
+    def _call(
+        self, operation: str, collection: str = "", document_id: object = None
+    ) -> Iterator[None]:
+        """Time one storage call for the DEBUG log; translate driver errors."""
+        started = time.perf_counter()
+        failure = ""
+        try:
+            yield
+        except PyMongoError as exc:
+            failure = f" failed={type(exc).__name__}"
+            raise self._translate(exc) from exc
+        finally:
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "mongo %s collection=%s id=%s duration=%.3fms%s",
+                    operation,
+                    collection,
+                    document_id,
+                    (time.perf_counter() - started) * 1000,
+                    failure,
+                )
+
+    def _translate(self, exc: PyMongoError) -> DatasourceError:
+        """The domain exception for a driver error, with no password in it."""
+        reason = self._scrub(str(exc))
+        where = f"The MongoDB store of environment {self._environment!r}"
+        if isinstance(exc, ConnectionFailure | DriverConfigurationError):
+            return StoreUnavailable(
+                f"{where} at {redact_url(self._url)} cannot be reached ({reason}); "
+                "check that the server runs and the URL is right, then retry."
+            )
+        code = exc.code if isinstance(exc, OperationFailure) else None
+        if code in _REGEX_ERRORS and "regex" in reason.lower():
+            return InvalidQuery(
+                f"MongoDB cannot use the regular expression ({reason}); "
+                "simplify the pattern."
+            )
+        if code in _AUTH_ERRORS:
+            return StoreUnavailable(
+                f"{where} refused the credentials or the access ({reason}); "
+                "check the user, password and roles in the URL."
+            )
+        return DatasourceError(f"{where} failed ({reason}).")
+
+    def _scrub(self, text: str) -> str:
+        password = _password(self._url)
+        for form in {password, unquote(password)} - {""}:
+            text = text.replace(form, "***")
+        return text
+
+    # Store protocol: administration
+
+    def ping(self) -> None:
+        """Run the ``ping`` command. :raises StoreUnavailable: when it fails."""
+        with self._call("ping"):
+            self._database().command("ping")
+
+    def list_collections(self) -> list[CollectionInfo]:
+        """Every collection holding documents, with its count, by name."""
+        with self._call("list_collections"):
+            database = self._database()
+            listed = []
+            for stored_name in database.list_collection_names():
+                if stored_name.startswith("system."):
+                    continue
+                count = database[stored_name].count_documents({})
+                if count:
+                    listed.append(CollectionInfo(decode_collection(stored_name), count))
+        return sorted(listed, key=lambda info: info.name)
+
+    def drop_collection(self, collection: str) -> bool:
+        """Remove a collection and its indexes; False when it did not exist."""
+        _check_collection_name(collection)
+        stored_name = encode_collection(collection)
+        with self._call("drop_collection", collection):
+            database = self._database()
+            if stored_name not in database.list_collection_names():
+                return False
+            database.drop_collection(stored_name)
+        self._forget(collection)
+        return True
+
+    def drop_all(self) -> None:
+        """Drop every collection of the database (the database itself stays, so
+        a user with the readWrite role suffices)."""
+        with self._call("drop_all"):
+            database = self._database()
+            for stored_name in database.list_collection_names():
+                if not stored_name.startswith("system."):
+                    database.drop_collection(stored_name)
+        with self._lock:
+            self._prepared.clear()
+            self._query_counts.clear()
+
+    def close(self) -> None:
+        """Close the client this process created (a given client stays open)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None and os.getpid() == self._pid:
+            client.close()
+
+    # Store protocol: writes
+
+    def insert_one(self, collection: str, document: Document) -> StoredDocument:
+        """Create one document, generating an ObjectId when it has no id.
+
+        :raises DuplicateDocument: when the id, or another form of it, is taken.
+        """
+        new = _NewDocument.of(document)
+        with self._call("insert_one", collection, new.api_id):
+            target = self._writable(collection)
+            # A generated ObjectId is new by construction; a client's id is
+            # checked in its other forms (1 and "1", ObjectId and hex).
+            forms = [] if isinstance(new.key, ObjectId) else _other_forms(new.key)
+            if forms and target.find_one({"_id": {"$in": forms}}, {"_id": 1}):
+                raise _duplicate(collection, new.api_id)
+            try:
+                _write(target.insert_one, new.stored())
+            except DuplicateKeyError:
+                raise _duplicate(collection, new.api_id) from None
+        return new.result()
+
+    def insert_many(
+        self, collection: str, documents: Sequence[Document]
+    ) -> list[StoredDocument]:
+        """Create all documents or none.
+
+        Ids are checked against each other and the collection first, then the
+        documents go in with one ordered ``insert_many``; if a concurrent write
+        still takes an id midway, the documents inserted so far are deleted
+        again before ``DuplicateDocument`` names the element. Other readers may
+        glimpse them in that moment: MongoDB offers no atomic batch without a
+        transaction, which would rule out standalone servers.
+        """
+        batch = [_NewDocument.at(index, item) for index, item in enumerate(documents)]
+        if not batch:
+            return []
+        with self._call("insert_many", collection):
+            self._insert_batch(self._writable(collection), collection, batch, 0)
+        return [new.result() for new in batch]
+
+    def import_documents(
+        self, collection: str, documents: Iterable[Document], batch_size: int = 1000
+    ) -> int:
+        """Create documents from a stream, a batch at a time; all or none.
+
+        The stream is read one batch ahead of the writes, so memory holds one
+        batch (and the ids written so far). Anything raised while reading, or a
+        taken id, deletes every document this import inserted before the error
+        is raised again. Until the import ends, readers can see the documents
+        written so far; a process killed mid-import leaves them in place.
+        """
+        size = max(1, batch_size)
+        written: list[Any] = []
+        with self._call("import_documents", collection):
+            target = self._writable(collection)
+            try:
+                for batch in _batches(documents, size, first_index=0):
+                    self._insert_batch(target, collection, batch, len(written))
+                    written += [new.key for new in batch]
+            except BaseException:
+                _undo(target, written)
+                raise
+        return len(written)
+
+    def _insert_batch(
+        self,
+        target: Any,
+        collection: str,
+        batch: list[_NewDocument],
+        first_index: int,
+    ) -> None:
+        """Insert one batch in order, or nothing; errors name the element."""
+        _check_batch_ids(collection, batch, first_index)
+        self._check_taken(target, collection, batch, first_index)
+        try:
+            _write(target.insert_many, [new.stored() for new in batch], ordered=True)
+        except BulkWriteError as exc:
+            failed = _first_failure(exc, len(batch))
+            _delete_ids(target, [new.key for new in batch[:failed]])
+            if exc.details.get("writeErrors", [{}])[0].get("code") != _DUPLICATE_KEY:
+                raise
+            raise _duplicate(
+                collection, batch[failed].api_id, first_index + failed
+            ) from None
+
+    def _check_taken(
+        self,
+        target: Any,
+        collection: str,
+        batch: list[_NewDocument],
+        first_index: int,
+    ) -> None:
+        """Refuse the first element whose id, in any form, the collection holds."""
+        # Every form of an id has the same text, so the text finds the element.
+        position = {_id_text(new.key): index for index, new in enumerate(batch)}
+        forms = [form for new in batch for form in [new.key, *_other_forms(new.key)]]
+        found = target.find({"_id": {"$in": forms}}, {"_id": 1})
+        taken = sorted(position[_id_text(row["_id"])] for row in found)
+        if taken:
+            index = taken[0]
+            raise _duplicate(collection, batch[index].api_id, first_index + index)
+
+    def replace_one(
+        self,
+        collection: str,
+        document_id: str,
+        document: Document,
+        expected_version: str | None = None,
+        upsert: bool = True,
+    ) -> ReplaceResult:
+        """Replace a document whole, or create it when absent and allowed.
+
+        The write's filter holds the id and, when one is expected, the version:
+        a concurrent write makes it match nothing rather than be overwritten.
+
+        :raises VersionMismatch: when ``expected_version`` is not current.
+        :raises DocumentNotFound: when there is no document and it may not be
+            created (``upsert`` false, or a version was expected).
+        """
+        new_id = _replacement_id(document_id, document)
+        with self._call("replace_one", collection, document_id):
+            target = self._writable(collection)
+            for _attempt in range(3):
+                replaced = self._replace_existing(
+                    target, collection, document_id, document, expected_version
+                )
+                if replaced is not None:
+                    return ReplaceResult(replaced, created=False)
+                if expected_version is not None or not upsert:
+                    raise _not_found(collection, document_id)
+                created = _NewDocument(document, new_id, _new_version())
+                try:
+                    _write(target.insert_one, created.stored())
+                except DuplicateKeyError:
+                    continue  # created concurrently: replace it instead
+                return ReplaceResult(created.result(), created=True)
+        raise StoreUnavailable(
+            f"The document {document_id!r} of collection {collection!r} kept "
+            "changing while it was being replaced; retry the request."
+        )
+
+    def _replace_existing(
+        self,
+        target: Any,
+        collection: str,
+        document_id: str,
+        document: Document,
+        expected_version: str | None,
+    ) -> StoredDocument | None:
+        """Replace the current document; None when there is none."""
+        current = target.find_one({"_id": {"$in": _id_forms(document_id)}}, {"_t": 0})
+        if current is None:
+            return None
+        is_conditional = expected_version not in (None, "*")
+        if is_conditional and current.get("_v") != expected_version:
+            raise _version_mismatch(collection, document_id)
+
+        replacement = _NewDocument(
+            document, current["_id"], _new_version(), api_id=_api_id(current)
+        )
+        selector = {"_id": current["_id"]}
+        if is_conditional:
+            selector["_v"] = expected_version
+        outcome = _write(target.replace_one, selector, replacement.stored())
+        if outcome.matched_count == 1:
+            return replacement.result()
+        if not is_conditional:
+            return None  # deleted meanwhile: the caller may create it
+        if target.find_one({"_id": current["_id"]}, {"_id": 1}) is None:
+            raise _not_found(collection, document_id)
+        raise _version_mismatch(collection, document_id)
+
+    def delete_one(
+        self, collection: str, document_id: str, expected_version: str | None = None
+    ) -> None:
+        """Delete a document; the version, when expected, is part of the filter.
+
+        :raises DocumentNotFound: when there is no such document.
+        :raises VersionMismatch: when ``expected_version`` is not current.
+        """
+        selector: dict[str, Any] = {"_id": {"$in": _id_forms(document_id)}}
+        with self._call("delete_one", collection, document_id):
+            target = self._collection(collection)
+            if expected_version not in (None, "*"):
+                selector["_v"] = expected_version
+            if target.delete_one(selector).deleted_count == 1:
+                return
+            if target.find_one({"_id": selector["_id"]}, {"_id": 1}) is None:
+                raise _not_found(collection, document_id)
+            raise _version_mismatch(collection, document_id)
+
+    # Store protocol: reads
+
+    def find_one(self, collection: str, document_id: str) -> StoredDocument | None:
+        """The document whose id is this text, or the integer or ObjectId it
+        spells."""
+        with self._call("find_one", collection, document_id):
+            target = self._collection(collection)
+            found = target.find_one({"_id": {"$in": _id_forms(document_id)}}, {"_t": 0})
+        return None if found is None else _read(found)
+
+    def find(self, collection: str, query: Query) -> FindResult:
+        """One page of matching documents and the number of all matches."""
+        match = to_filter(query.filter)
+        with self._call("find", collection):
+            target = self._collection(collection)
+            self._count_queried_paths(collection, query)
+            page = self._page(target, match, query) if query.limit > 0 else []
+            if page and collection not in self._prepared:
+                self._writable(collection)  # configured indexes, on first use
+            is_last_page = len(page) < query.limit and (page or query.offset == 0)
+            if is_last_page:
+                total = query.offset + len(page)
+            else:
+                total = int(target.count_documents(match))
+        return FindResult([_read(found, query.fields) for found in page], total)
+
+    def _page(self, target: Any, match: Document, query: Query) -> list[Document]:
+        """The raw documents of one page, natively sorted when that is exact."""
+        shown = projection(query.fields)
+        unusual = unusual_sort_values(query.sort)
+        if unusual is not None and target.find_one(
+            {"$and": [match, unusual]}, {"_id": 1}
+        ):
+            page = (query.offset, query.limit)
+            return list(target.aggregate(sort_pipeline(match, query.sort, page, shown)))
+        cursor = target.find(
+            match,
+            shown,
+            sort=native_sort(query.sort),
+            skip=query.offset,
+            limit=query.limit,
+        )
+        return list(cursor)
+
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        """The number of documents matching the filter (``count_documents``)."""
+        match = to_filter(filter)
+        with self._call("count", collection):
+            return int(self._collection(collection).count_documents(match))
+
+    # Indexes
+
+    def ensure_index(self, collection: str, path: tuple[str, ...]) -> None:
+        """Create an ascending index on a field path (then the id) if there is
+        none; it serves equality and range filters and sorting by the field."""
+        _check_path(path)
+        with self._call("ensure_index", collection):
+            self._writable(collection).create_index(_index_keys(tuple(path)))
+
+    def _count_queried_paths(self, collection: str, query: Query) -> None:
+        """Index a path automatically once enough queries filtered or sorted on
+        it."""
+        if self._auto_index_after <= 0:
+            return
+        paths = filter_paths(query.filter) | {key.path for key in query.sort}
+        for path in sorted(paths - {("id",)}):
+            if self._is_index_due(collection, path):
+                self._create_index_quietly(collection, path)
+
+    def _is_index_due(self, collection: str, path: Path) -> bool:
+        with self._lock:
+            self._query_counts[(collection, path)] += 1
+            return self._query_counts[(collection, path)] == self._auto_index_after
+
+    def _create_index_quietly(self, collection: str, path: Path) -> None:
+        """Index a field; a failure is logged, never the query's failure."""
+        try:
+            self.ensure_index(collection, path)
+        except DatasourceError as exc:
+            logger.warning(
+                "cannot index %s of collection %s: %s", ".".join(path), collection, exc
+            )
+        else:
+            logger.info("indexed %s of collection %s", ".".join(path), collection)
+
+    def _forget(self, collection: str) -> None:
+        with self._lock:
+            self._prepared.discard(collection)
+            for key in [key for key in self._query_counts if key[0] == collection]:
+                del self._query_counts[key]
+
+
+# New documents
+
+
+class _NewDocument:
+    """A document on its way in: its API form, its ``_id`` and its version."""
+
+    __slots__ = ("document", "key", "api_id", "version")
+
+    def __init__(
+        self,
+        document: Document,
+        key: Any,
+        version: str,
+        api_id: DocumentId | None = None,
+    ) -> None:
+        self.document = document
+        self.key = key
+        if api_id is None:
+            api_id = str(key) if isinstance(key, ObjectId) else key
+        self.api_id: DocumentId = api_id
+        self.version = version
+
+    @classmethod
+    def of(cls, document: Document) -> _NewDocument:
+        """Check a new document's id, or generate an ObjectId for it."""
+        if not isinstance(document, dict):
+            raise InvalidDocument("A document must be a JSON object.")
+        if "id" in document:
+            return cls(document, _check_id(document["id"]), _new_version())
+        key = ObjectId()
+        return cls({"id": str(key), **document}, key, _new_version())
+
+    @classmethod
+    def at(cls, index: int, document: Document) -> _NewDocument:
+        """Like ``of`` for the element at ``index``; errors name the index."""
+        try:
+            return cls.of(document)
+        except InvalidDocument as exc:
+            raise InvalidDocument(
+                f"Document {index}: {exc.detail}",
+                errors=[ErrorDetail(f"/{index}/id", exc.detail)],
+            ) from None
+
+    def api_document(self) -> Document:
+        """The document carrying exactly ``api_id`` (and its type) as ``id``."""
+        current = self.document.get("id")
+        if type(current) is not type(self.api_id) or current != self.api_id:
+            return {**self.document, "id": self.api_id}
+        return self.document
+
+    def stored(self) -> Document:
+        """The stored form: hidden fields first, then the escaped document."""
+        document = self.api_document()
+        hidden = {"_id": self.key, "_v": self.version, "_t": search_terms(document)}
+        encoded: Document = encode_document(document)
+        return hidden | encoded
+
+    def result(self) -> StoredDocument:
+        return StoredDocument(self.api_id, self.version, _dumps(self.api_document()))
+
+
+def _batches(
+    documents: Iterable[Document], size: int, first_index: int
+) -> Iterator[list[_NewDocument]]:
+    batch: list[_NewDocument] = []
+    for index, document in enumerate(documents, start=first_index):
+        batch.append(_NewDocument.at(index, document))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _check_batch_ids(
+    collection: str, batch: list[_NewDocument], first_index: int
+) -> None:
+    """Refuse an id that an earlier element of the batch has, in any form."""
+    seen: set[str] = set()
+    for index, new in enumerate(batch):
+        text = _id_text(new.key)
+        if text in seen:
+            raise _duplicate(collection, new.api_id, first_index + index)
+        seen.add(text)
+
+
+def _first_failure(exc: BulkWriteError, size: int) -> int:
+    errors = exc.details.get("writeErrors") or [{}]
+    index = errors[0].get("index", 0)
+    return min(int(index), size - 1)
+
+
+def _write(operation: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a write, refusing values BSON cannot hold as an invalid document."""
+    try:
+        return operation(*args, **kwargs)
+    except (OverflowError, InvalidBSON) as exc:
+        raise InvalidDocument(
+            f"The document cannot be stored in MongoDB ({exc}); use integers "
+            "within 64 bits and keep it under 16 MiB."
+        ) from None
+
+
+def _undo(target: Any, keys: list[Any]) -> None:
+    """Delete what a failed import wrote; a failure here is logged, and the
+    import's own error is the one raised."""
+    try:
+        _delete_ids(target, keys)
+    except PyMongoError as exc:
+        logger.warning("cannot undo %d imported documents: %s", len(keys), exc)
+
+
+def _delete_ids(target: Any, keys: list[Any]) -> None:
+    """Delete documents by ``_id`` (undoing a batch), a chunk at a time."""
+    for start in range(0, len(keys), 10_000):
+        target.delete_many({"_id": {"$in": keys[start : start + 10_000]}})
+
+
+# Stored documents
+
+
+def _read(found: Document, fields: tuple[Path, ...] | None = None) -> StoredDocument:
+    """A stored document in its API form; ``id`` first for foreign ones."""
+    document = {
+        decode_field(name): decode_document(value)
+        for name, value in found.items()
+        if name not in HIDDEN_FIELDS
+    }
+    api_id = _api_id(found)
+    if document.get("id") is None:
+        document = {"id": api_id, **document}
+    if fields is not None:
+        document = project(document, fields)
+    return StoredDocument(
+        api_id, str(found.get("_v", EXTERNAL_VERSION)), _dumps(document)
+    )
+
+
+def _api_id(found: Document) -> DocumentId:
+    """The API id of a stored document (from ``_id`` when another tool wrote it)."""
+    api_id = found.get("id")
+    if isinstance(api_id, int | str) and not isinstance(api_id, bool):
+        return api_id
+    key = found["_id"]
+    return key if isinstance(key, int | str) and not isinstance(key, bool) else str(key)
+
+
+def _dumps(document: Document) -> bytes:
+    return orjson.dumps(document, default=_foreign_value)
+
+
+def _foreign_value(value: Any) -> Any:
+    """BSON values only other tools write (ObjectId, Decimal128...), as text."""
+    if isinstance(value, ObjectId | Decimal128):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+# Ids
+
+
+def _check_id(document_id: Any) -> DocumentId:
+    """Accept an int within 64 bits or a non-empty str without '/'."""
+    if isinstance(document_id, int) and not isinstance(document_id, bool):
+        if _INT64_MIN <= document_id <= _INT64_MAX:
+            return document_id
+        raise InvalidDocument(
+            f"The id {document_id} is outside the signed 64-bit range; "
+            "use a smaller integer or a string."
+        )
+    if isinstance(document_id, str):
+        if document_id and "/" not in document_id:
+            return document_id
+        raise InvalidDocument(
+            f"The id {document_id!r} is not usable: a string id must be "
+            "non-empty and must not contain '/'."
+        )
+    raise InvalidDocument(
+        f"The id {document_id!r} has the wrong type: use an integer or a string."
+    )
+
+
+def _replacement_id(document_id: str, document: Document) -> DocumentId:
+    """The id a replacement carries; it must spell the id of the URL."""
+    if not isinstance(document, dict):
+        raise InvalidDocument("A document must be a JSON object.")
+    new_id = _check_id(document.get("id", document_id))
+    if str(new_id) != document_id:
+        raise InvalidDocument(
+            f"The document's id {new_id!r} differs from the id {document_id!r} "
+            "it replaces; send the same id or leave it out."
+        )
+    return new_id
+
+
+def _id_text(key: Any) -> str:
+    """The text a URL uses for an id in any of its forms."""
+    return str(key)
+
+
+def _other_forms(key: Any) -> list[Any]:
+    """The other ``_id`` values whose URL text equals this one's."""
+    if isinstance(key, ObjectId):
+        return [str(key)]
+    if isinstance(key, int):
+        return [str(key)]
+    forms: list[Any] = []
+    if _INTEGER_TEXT.fullmatch(key) and str(int(key)) == key:
+        number = int(key)
+        if _INT64_MIN <= number <= _INT64_MAX:
+            forms.append(number)
+    if _OBJECT_ID_TEXT.fullmatch(key):
+        forms.append(ObjectId(key))
+    return forms
+
+
+def _id_forms(text: str) -> list[Any]:
+    """Every ``_id`` a URL segment may name: the text, its integer, its
+    ObjectId."""
+    return [text, *_other_forms(text)]
+
+
+def _new_version() -> str:
+    return secrets.token_hex(8)
+
+
+# Names, paths and errors
+
+
+def _check_collection_name(name: str) -> None:
+    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
+        raise InvalidRequest(
+            f"The collection name {name!r} is invalid: use a letter, digit or "
+            "underscore, then up to 63 letters, digits, '_', '.' or '-'."
+        )
+
+
+def _check_path(path: tuple[str, ...]) -> None:
+    if not path or not all(isinstance(name, str) and name for name in path):
+        raise InvalidQuery(
+            f"The field path {'.'.join(path)!r} cannot be indexed: give field "
+            "names joined by single dots, such as author.name."
+        )
+
+
+def _index_keys(path: Path) -> list[tuple[str, int]]:
+    keys = [(encode_path(path), pymongo.ASCENDING)]
+    return keys if path == ("id",) else [*keys, ("id", pymongo.ASCENDING)]
+
+
+def _duplicate(
+    collection: str, document_id: DocumentId, index: int | None = None
+) -> DuplicateDocument:
+    shown = orjson.dumps(document_id).decode()
+    message = (
+        f"A document with id {shown} already exists in collection "
+        f"{collection!r}; choose another id or replace that document."
+    )
+    if index is None:
+        return DuplicateDocument(message)
+    return DuplicateDocument(
+        f"Document {index}: {message}",
+        errors=[ErrorDetail(f"/{index}/id", message)],
+        extra={"index": index, "id": document_id},
+    )
+
+
+def _version_mismatch(collection: str, document_id: str) -> VersionMismatch:
+    return VersionMismatch(
+        f"The document {document_id!r} of collection {collection!r} has "
+        "changed since the version you sent; read it again and retry."
+    )
+
+
+def _not_found(collection: str, document_id: str) -> DocumentNotFound:
+    return DocumentNotFound(
+        f"There is no document with id {document_id!r} in collection {collection!r}."
+    )
