@@ -1,0 +1,167 @@
+"""One benchmark run: per size, generate, import, then load every server in turn."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bench import data, loadgen, peers
+from bench.servers import Server
+from datasource.config import load_config
+from datasource.environments import Environments
+from datasource.transfer import import_file
+
+DATASOURCE_BASE = "/test/books"
+JSON_SERVER_BASE = "/books"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run was asked to do."""
+
+    sizes: tuple[int, ...]
+    servers: tuple[str, ...]
+    load: loadgen.LoadSettings
+    json_server: bool
+    work_dir: Path
+    cache_dir: Path
+
+
+def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
+    """Measure every server on ``size`` documents; return the size's results."""
+    directory = settings.work_dir / f"n{size}"
+    (directory / "data").mkdir(parents=True)
+    source = directory / "books.jsonl"
+    result: dict[str, Any] = {"documents": size, "runs": []}
+
+    print(f"\n== {size:,} documents: generating {source.name}", file=sys.stderr)
+    result["file_bytes"] = data.write_documents(source, size)
+    result["import"] = import_documents(source, directory / "data", size)
+    data.build_ceiling_database(source, directory / "ceiling.sqlite3")
+
+    for server in settings.servers:
+        subjects = [
+            peers.ceiling_server(server, directory / "ceiling.sqlite3", directory),
+            peers.datasource_server(server, directory / "data", directory),
+        ]
+        result["runs"] += measure(settings, wrk, subjects, size)
+
+    if settings.json_server:
+        result["runs"].append(measure_json_server(settings, wrk, source, size))
+    return result
+
+
+def import_documents(source: Path, data_dir: Path, size: int) -> dict[str, float]:
+    """Import the file with the project's importer, as ``datasource import`` does."""
+    config = load_config({"DATASOURCE_DATA_DIR": str(data_dir)})
+    environments = Environments(config)
+    print(f"   importing into {config.store_url('test')}", file=sys.stderr)
+    began = time.perf_counter()
+    try:
+        count = import_file(environments.store("test"), "books", source)
+    finally:
+        environments.close()
+    seconds = time.perf_counter() - began
+    if count != size:
+        raise RuntimeError(f"The import created {count} documents, not {size}.")
+    return {"seconds": round(seconds, 3), "docs_per_s": round(size / seconds, 1)}
+
+
+def measure(
+    settings: RunSettings, wrk: str, servers: list[Server], size: int
+) -> list[dict[str, Any]]:
+    """Start the servers, load them in turn scenario by scenario, stop them.
+
+    Alternating the servers within each scenario keeps their ratios fair on
+    a machine whose other load drifts during the run.
+    """
+    figures: dict[str, dict[str, Any]] = {server.name: {} for server in servers}
+    try:
+        for server in servers:
+            print(f"   {server.name}: starting", file=sys.stderr)
+            server.start(f"{_base(server)}/{data.document_id(0)}")
+        for scenario in loadgen.SCENARIOS:
+            for server in servers:
+                if scenario not in _scenarios(server):
+                    continue
+                result = load_scenario(settings, wrk, server, scenario, size)
+                figures[server.name][scenario] = result
+                print(f"   {server.name}: {scenario} {result}", file=sys.stderr)
+    finally:
+        for server in servers:
+            server.stop()
+    return [_run_figures(server, figures[server.name]) for server in servers]
+
+
+def _run_figures(server: Server, scenarios: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "app": server.app,
+        "server": server.kind,
+        "startup_s": round(server.startup_seconds, 3),
+        **memory_figures(server),
+        "scenarios": scenarios,
+    }
+
+
+def _scenarios(server: Server) -> tuple[str, ...]:
+    """What a server is asked: the peers have no list query to compare."""
+    return loadgen.SCENARIOS if server.app == "datasource" else ("get", "post", "patch")
+
+
+def _base(server: Server) -> str:
+    return JSON_SERVER_BASE if server.app == "json-server" else DATASOURCE_BASE
+
+
+def load_scenario(
+    settings: RunSettings, wrk: str, server: Server, scenario: str, size: int
+) -> dict[str, Any]:
+    """Warm up, then measure one scenario; add the window's peak memory."""
+    patch_type = "application/json" if server.app == "json-server" else MERGE_PATCH
+    script = loadgen.write_script(
+        settings.work_dir, scenario, _base(server), size, patch_type
+    )
+    if settings.load.warmup > 0:
+        loadgen.run_wrk(wrk, server.url, script, settings.load, settings.load.warmup)
+    if server.sampler is not None:
+        server.sampler.take_window()
+    figures: dict[str, Any] = loadgen.run_wrk(
+        wrk, server.url, script, settings.load, settings.load.duration
+    )
+    if server.sampler is not None:
+        figures["peak_rss_mib"] = _mib(server.sampler.take_window())
+    return figures
+
+
+def memory_figures(server: Server) -> dict[str, Any]:
+    """Peak memory of a stopped server: whole tree, master and each worker."""
+    if server.sampler is None or server.process is None:
+        return {}
+    peaks = server.sampler.peak_by_pid
+    master = server.process.pid
+    workers = [_mib(peak) for pid, peak in sorted(peaks.items()) if pid != master]
+    return {
+        "peak_rss_total_mib": _mib(server.sampler.peak_total_kib),
+        "peak_rss_master_mib": _mib(peaks.get(master, 0)),
+        "peak_rss_workers_mib": workers,
+    }
+
+
+def measure_json_server(
+    settings: RunSettings, wrk: str, source: Path, size: int
+) -> dict[str, Any]:
+    """json-server 0.17.4 on the same documents, for GET, POST and PATCH."""
+    database = source.with_name("json-server-db.json")
+    data.write_json_server_database(source, database)
+    server = peers.json_server(database, source.parent, settings.cache_dir)
+    # Its writes take seconds at large sizes: wait for them rather than
+    # counting every one as a timeout.
+    patient = replace(settings.load, timeout=max(settings.load.timeout, 30.0))
+    return measure(replace(settings, load=patient), wrk, [server], size)[0]
+
+
+def _mib(kib: int) -> float:
+    return round(kib / 1024, 1)

@@ -1,0 +1,63 @@
+"""Gunicorn settings for ``gunicorn app:app``, read from the repository root.
+
+Workers and threads suit a small machine: one worker process per CPU core
+(``WEB_CONCURRENCY`` overrides it, as platforms such as Heroku set it), each
+with a few threads so that a request waiting on SQLite's write lock or on
+MongoDB does not idle its core. Python holds one core per process at most, so
+more processes than cores only add memory; the threads cover the waits.
+
+Any gunicorn flag still wins over this file, on the command line or in
+``GUNICORN_CMD_ARGS`` (for example ``GUNICORN_CMD_ARGS="--threads 8"``).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, as containers limit it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _positive_int(variable: str, default: int) -> int:
+    """An environment variable read as a count of one or more."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{variable} must be 1 or more, got {text!r}.")
+    return value
+
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+
+workers = _positive_int("WEB_CONCURRENCY", _cpu_count())
+worker_class = "gthread"
+threads = 4
+
+# The application is built once in the master and shared by the forked
+# workers: start-up is faster and memory pages are shared. Stores open lazily
+# in each worker (datasource.environments), so no connection crosses a fork.
+preload_app = True
+
+# A request is bounded by the store's own timeouts; 30 s only catches a hung
+# worker. Keep-alive covers a client (or a platform router) reusing
+# connections between requests.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+
+# Heartbeat files on a memory file system, so a slow disk never looks like a
+# hung worker.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+# The application logs one line per request itself (logger datasource.*);
+# gunicorn's access log would repeat it. Errors go to stderr.
+accesslog = None
+errorlog = "-"
