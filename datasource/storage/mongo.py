@@ -268,7 +268,7 @@ class MongoStore:
                 "check that the server runs and the URL is right, then retry."
             )
         code = exc.code if isinstance(exc, OperationFailure) else None
-        if code in _REGEX_ERRORS and "regex" in reason.lower():
+        if code in _REGEX_ERRORS and _is_about_regex(reason):
             return InvalidQuery(
                 f"MongoDB cannot use the regular expression ({reason}); "
                 "simplify the pattern."
@@ -892,6 +892,11 @@ def _version_mismatch(collection: str, document_id: str) -> VersionMismatch:
         f"The document {document_id!r} of collection {collection!r} has "
         "changed since the version you sent; read it again and retry."
     )
+
+
+def _is_about_regex(reason: str) -> bool:
+    lowered = reason.lower()
+    return "regular expression" in lowered or "$regex" in lowered
 
 
 def _not_found(collection: str, document_id: str) -> DocumentNotFound:
