@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path as FilePath
@@ -58,6 +58,7 @@ from datasource.storage.sqlite_query import (
     Translation,
     index_columns,
     json_path,
+    rank_of,
     register_functions,
     translate_filter,
     translate_query,
@@ -88,11 +89,11 @@ _inherited_connections: list[sqlite3.Connection] = []
 
 @dataclass(frozen=True)
 class _Collection:
-    """A catalog entry: the collection's table number and its indexed paths."""
+    """A catalog entry: the collection's table number and its indexes by path."""
 
     number: int
     name: str
-    indexed: frozenset[Path]
+    indexed: Mapping[Path, str]
 
     @property
     def table(self) -> str:
@@ -272,7 +273,7 @@ class SQLiteStore:
         cursor = connection.execute(
             "INSERT INTO catalog_collections (name) VALUES (?)", (name,)
         )
-        entry = _Collection(int(cursor.lastrowid or 0), name, frozenset())
+        entry = _Collection(int(cursor.lastrowid or 0), name, {})
         connection.execute(
             f"CREATE TABLE {entry.table} "
             "(id UNIQUE, body TEXT NOT NULL, version TEXT NOT NULL)"
@@ -307,13 +308,13 @@ class SQLiteStore:
                 ) from exc
 
     def list_collections(self) -> list[CollectionInfo]:
-        """Every collection with its document count, by name."""
+        """Every collection holding documents, with its count, by name."""
         with _Timed("list_collections"), self._read() as connection:
             entries = sorted(self._collections(connection).values(), key=_by_name)
-            return [
-                CollectionInfo(entry.name, _count_rows(connection, entry))
-                for entry in entries
+            counted = [
+                (entry.name, _count_rows(connection, entry)) for entry in entries
             ]
+        return [CollectionInfo(name, count) for name, count in counted if count]
 
     def drop_collection(self, collection: str) -> bool:
         """Remove a collection, its table and its indexes."""
@@ -469,11 +470,10 @@ class SQLiteStore:
             self._prepare_indexes(collection, query)
             with self._read() as connection:
                 entry = self._find_collection(connection, collection)
-                translation = translate_query(query, _indexed(entry))
                 if entry is None:
+                    translate_query(query)
                     return FindResult([], 0)
-                documents = _select_page(connection, entry, translation, query)
-                total = _page_total(connection, entry, translation, query, documents)
+                documents, total = _find_in(connection, entry, query)
         if query.fields is not None:
             documents = [_projected(document, query.fields) for document in documents]
         return FindResult(documents, total)
@@ -483,9 +483,12 @@ class SQLiteStore:
         _check_collection_name(collection)
         with _Timed("count", collection), self._read() as connection:
             entry = self._find_collection(connection, collection)
-            translation = translate_filter(filter, _indexed(entry))
             if entry is None:
+                translate_filter(filter)
                 return 0
+            translation = translate_filter(
+                filter, entry.indexed, _array_probe(connection, entry)
+            )
             return _count_rows(connection, entry, translation)
 
     # Indexes
@@ -519,7 +522,7 @@ class SQLiteStore:
         entry = self._find_collection(connection, collection)
         if entry is None:
             return
-        for path in sorted(paths - entry.indexed):
+        for path in sorted(paths - entry.indexed.keys()):
             if self._is_index_due(collection, path):
                 self._create_index_quietly(collection, path)
 
@@ -557,17 +560,17 @@ class SQLiteStore:
 
 def _read_catalog(connection: sqlite3.Connection) -> dict[str, _Collection]:
     rows = connection.execute(
-        "SELECT c.id, c.name, i.path FROM catalog_collections AS c "
+        "SELECT c.id, c.name, i.id, i.path FROM catalog_collections AS c "
         "LEFT JOIN catalog_indexes AS i ON i.collection_id = c.id"
     ).fetchall()
-    paths: dict[tuple[int, str], set[Path]] = {}
-    for number, name, path in rows:
-        indexed = paths.setdefault((number, name), set())
+    indexes: dict[tuple[int, str], dict[Path, str]] = {}
+    for number, name, index_number, path in rows:
+        indexed = indexes.setdefault((number, name), {})
         if path is not None:
-            indexed.add(tuple(orjson.loads(path)))
+            indexed[tuple(orjson.loads(path))] = f"c_{number}_x{index_number}"
     return {
-        name: _Collection(number, name, frozenset(indexed))
-        for (number, name), indexed in paths.items()
+        name: _Collection(number, name, indexed)
+        for (number, name), indexed in indexes.items()
     }
 
 
@@ -589,7 +592,7 @@ def _create_index(
         name,
         (time.perf_counter() - started) * 1000,
     )
-    return _Collection(entry.number, entry.name, entry.indexed | {path})
+    return _Collection(entry.number, entry.name, {**entry.indexed, path: name})
 
 
 def _drop(connection: sqlite3.Connection, entry: _Collection) -> None:
@@ -604,8 +607,18 @@ def _by_name(entry: _Collection) -> str:
     return entry.name
 
 
-def _indexed(entry: _Collection | None) -> frozenset[Path]:
-    return frozenset() if entry is None else entry.indexed
+def _array_probe(
+    connection: sqlite3.Connection, entry: _Collection
+) -> Callable[[Path], bool]:
+    """Tell, with one index lookup, whether any document has an array at a path."""
+
+    def has_arrays(path: Path) -> bool:
+        row = connection.execute(
+            f"SELECT 1 FROM {entry.table} WHERE {rank_of(path)} = 4 LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    return has_arrays
 
 
 # Row helpers
@@ -668,15 +681,66 @@ def _select_key(
     return row
 
 
+def _find_in(
+    connection: sqlite3.Connection, entry: _Collection, query: Query
+) -> tuple[list[StoredDocument], int]:
+    """A page and the total, choosing between the filter's and the sort's index.
+
+    SQLite cannot tell how many documents a range filter keeps, and prefers
+    its index even when sorting most of the collection costs more than
+    walking the sort key's index until the page is full. Counting first gives
+    the real number, which the total needs anyway.
+    """
+    translation = translate_query(query, entry.indexed, _array_probe(connection, entry))
+    sort_index = _competing_sort_index(entry, query)
+    if sort_index is None:
+        page = _select_page(connection, entry, translation, query)
+        return page, _page_total(connection, entry, translation, query, page)
+
+    total = _count_rows(connection, entry, translation)
+    if not _is_sort_walk_cheaper(connection, entry, query, total):
+        sort_index = None
+    return _select_page(connection, entry, translation, query, sort_index), total
+
+
+def _competing_sort_index(entry: _Collection, query: Query) -> str | None:
+    """The index of the first sort key, when the filter may use another index."""
+    if not query.sort or query.filter is None:
+        return None
+    sort_path = query.sort[0].path
+    if sort_path not in entry.indexed:
+        return None
+    others = filter_paths(query.filter) & entry.indexed.keys() - {sort_path}
+    return entry.indexed[sort_path] if others else None
+
+
+def _is_sort_walk_cheaper(
+    connection: sqlite3.Connection, entry: _Collection, query: Query, total: int
+) -> bool:
+    """Whether walking the sort index reads fewer rows than sorting the matches.
+
+    With ``total`` matches spread over the collection, a walk reads about
+    (offset + limit) * rows / total rows before the page is full.
+    """
+    if total == 0:
+        return False
+    row = connection.execute(f"SELECT max(rowid) FROM {entry.table}").fetchone()
+    rows = int(row[0] or 0)
+    return (query.offset + query.limit) * rows < total * total
+
+
 def _select_page(
     connection: sqlite3.Connection,
     entry: _Collection,
     translation: Translation,
     query: Query,
+    index: str | None = None,
 ) -> list[StoredDocument]:
+    """One page of documents; ``index`` forces the walk of one index."""
     params = dict(translation.params, limit=query.limit, offset=query.offset)
+    source = entry.table if index is None else f"{entry.table} INDEXED BY {index}"
     rows = connection.execute(
-        f"SELECT id, version, CAST(body AS BLOB) FROM {entry.table} "
+        f"SELECT id, version, CAST(body AS BLOB) FROM {source} "
         f"WHERE {translation.where} ORDER BY {translation.order_by} "
         "LIMIT :limit OFFSET :offset",
         params,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,7 @@ __all__ = [
     "canonical_json",
     "index_columns",
     "json_path",
+    "rank_of",
     "register_functions",
     "translate_filter",
     "translate_query",
@@ -57,10 +58,13 @@ __all__ = [
 # escapes exactly these.
 _UNSAFE_SEGMENT = re.compile(r'["\\\x00-\x1f]')
 
-# Operands of the search prefilter: a lowered needle of printable ASCII
-# without the characters JSON escapes appears verbatim in the lowered body
-# whenever it appears in one of the body's lowered strings.
+# The search prefilter, in native SQL: a lowered needle of printable ASCII
+# without the characters JSON escapes appears in the body, lowered this way,
+# whenever it appears in one of the body's strings lowered by str.lower. SQLite
+# lower() folds A-Z only; the two other characters that str.lower turns into
+# ASCII are U+0130 (to "i" and a combining dot) and U+212A KELVIN SIGN ("k").
 _PLAIN_NEEDLE = re.compile(r"[ !#-\[\]-~]*")
+_ASCII_LOWERED_BODY = "replace(replace(lower(body), char(304), 'i'), char(8490), 'k')"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -116,6 +120,11 @@ def _value_sql(path_sql: str) -> str:
     )
 
 
+def rank_of(path: Path) -> str:
+    """The rank expression of an indexed path, spelt as its index spells it."""
+    return _rank_sql(_literal(json_path(path)))
+
+
 def index_columns(path: Path) -> str:
     """The column list of the expression index on one field: rank, value, id."""
     path_sql = _literal(json_path(path))
@@ -131,31 +140,46 @@ class Translation:
     params: dict[str, Any]
 
 
-def translate_query(query: Query, indexed: Collection[Path] = ()) -> Translation:
+def translate_query(
+    query: Query,
+    indexed: Collection[Path] = (),
+    has_arrays: Callable[[Path], bool] | None = None,
+) -> Translation:
     """Translate the filter and sort of a query (the page is bound by the caller).
+
+    ``has_arrays`` tells whether any document holds an array at an indexed
+    path; when none does, filters skip the element test and stay one index
+    range (which also lets the index order the result).
 
     :raises InvalidQuery: for a path or operand the store cannot express.
     """
-    builder = _Builder(indexed)
+    builder = _Builder(indexed, has_arrays)
     where = builder.filter(query.filter)
     order_by = builder.order_by(query.sort)
     return Translation(where, order_by, builder.params)
 
 
 def translate_filter(
-    node: Filter | None, indexed: Collection[Path] = ()
+    node: Filter | None,
+    indexed: Collection[Path] = (),
+    has_arrays: Callable[[Path], bool] | None = None,
 ) -> Translation:
     """Translate a filter alone (for counting); ``order_by`` is the id."""
-    builder = _Builder(indexed)
+    builder = _Builder(indexed, has_arrays)
     return Translation(builder.filter(node), "id", builder.params)
 
 
 class _Builder:
     """Builds SQL text while collecting the values it binds."""
 
-    def __init__(self, indexed: Collection[Path]) -> None:
+    def __init__(
+        self, indexed: Collection[Path], has_arrays: Callable[[Path], bool] | None
+    ) -> None:
         self.params: dict[str, Any] = {}
         self._indexed = indexed
+        self._has_arrays = has_arrays
+        self._array_paths: dict[Path, bool] = {}
+        self._pinned: set[Path] = set()
 
     def bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
@@ -169,25 +193,50 @@ class _Builder:
             return _literal(text)
         return self.bind(text)
 
-    def filter(self, node: Filter | None) -> str:
+    def filter(self, node: Filter | None, is_required: bool = True) -> str:
+        """SQL for a filter; ``is_required`` when every match must pass it."""
         if node is None:
             return "1"
         if isinstance(node, Comparison):
+            if is_required:
+                self._pin_rank(node)
             return self.comparison(node)
         if isinstance(node, Search):
             return self.search(node.text)
         if isinstance(node, Not):
-            return f"NOT ({self.filter(node.clause)})"
+            return f"NOT ({self.filter(node.clause, False)})"
         if isinstance(node, And):
-            return self._join(node.clauses, " AND ", empty="1")
+            return self._join(node.clauses, " AND ", "1", is_required)
         if isinstance(node, Or):
-            return self._join(node.clauses, " OR ", empty="0")
+            is_single = is_required and len(node.clauses) == 1
+            return self._join(node.clauses, " OR ", "0", is_single)
         raise InvalidQuery(f"The filter {node!r} is not a known kind of filter.")
 
-    def _join(self, clauses: tuple[Filter, ...], glue: str, empty: str) -> str:
+    def _join(
+        self, clauses: tuple[Filter, ...], glue: str, empty: str, is_required: bool
+    ) -> str:
         if not clauses:
             return empty
-        return "(" + glue.join(self.filter(clause) for clause in clauses) + ")"
+        parts = [self.filter(clause, is_required) for clause in clauses]
+        return "(" + glue.join(parts) + ")"
+
+    def _pin_rank(self, node: Comparison) -> None:
+        """Note a path whose type rank every match shares.
+
+        SQLite cannot see that an ORDER BY term is constant when the WHERE
+        clause fixes it through an expression index, so ``order_by`` leaves
+        such a rank out; the index can then order the matches itself.
+        """
+        if node.op in ("eq", *_RANGE_OPERATORS):
+            operands: Sequence[Any] = (node.value,)
+        elif node.op == "in" and isinstance(node.value, list | tuple):
+            operands = node.value
+        else:
+            return
+        kinds = {_kind(operand) for operand in operands}
+        if len(kinds) == 1 and kinds <= {"number", "string", "boolean"}:
+            if not self._may_hold_arrays(node.path):
+                self._pinned.add(node.path)
 
     def comparison(self, node: Comparison) -> str:
         op = node.op
@@ -222,28 +271,38 @@ class _Builder:
             element.append(_element_test(kind, names))
         if not direct:
             return "0"
-        direct.append(self._any_element(rank, path_sql, " OR ".join(element)))
+        if self._may_hold_arrays(path):
+            direct.append(_any_element(rank, path_sql, " OR ".join(element)))
         return "(" + " OR ".join(direct) + ")"
 
-    def _any_element(self, rank: str, path_sql: str, condition: str) -> str:
-        return (
-            f"({rank} = 4 AND EXISTS (SELECT 1 FROM json_each(body, {path_sql}) "
-            f"WHERE {condition}))"
-        )
+    def _may_hold_arrays(self, path: Path) -> bool:
+        """False only when an index shows no document has an array there."""
+        if self._has_arrays is None or path not in self._indexed:
+            return True
+        if path not in self._array_paths:
+            self._array_paths[path] = self._has_arrays(path)
+        return self._array_paths[path]
+
+    def _or_elements(
+        self, path: Path, direct: str, path_sql: str, condition: str
+    ) -> str:
+        """The direct test, or-ed with the test of an array's elements."""
+        if not self._may_hold_arrays(path):
+            return direct
+        element = _any_element(_rank_sql(path_sql), path_sql, condition)
+        return f"({direct} OR {element})"
 
     def range(self, path: Path, symbol: str, operand: Any) -> str:
         """Compare numbers with numbers or strings with strings, elements too."""
         kind = _kind(operand)
         if kind not in ("number", "string"):
-            raise InvalidQuery(
-                f"The comparison operand {operand!r} must be a number or a string."
-            )
+            return "0"  # only numbers and strings are ordered; nothing matches
         name = self.bind(_bindable(operand))
         path_sql = self.path(path)
         rank, value = _rank_sql(path_sql), _value_sql(path_sql)
         direct = f"({rank} = {_DIRECT_RANK[kind]} AND {value} {symbol} {name})"
         element = f"type IN {_ELEMENT_TYPES[kind]} AND value {symbol} {name}"
-        return f"({direct} OR {self._any_element(rank, path_sql, element)})"
+        return self._or_elements(path, direct, path_sql, element)
 
     def exists(self, path: Path, operand: Any) -> str:
         if not isinstance(operand, bool):
@@ -261,7 +320,7 @@ class _Builder:
         rank, value = _rank_sql(path_sql), _value_sql(path_sql)
         direct = f"({rank} = 2 AND {function}({name}, {value}))"
         element = f"type = 'text' AND {function}({name}, value)"
-        return f"({direct} OR {self._any_element(rank, path_sql, element)})"
+        return self._or_elements(node.path, direct, path_sql, element)
 
     def search(self, text: Any) -> str:
         """Any string anywhere in the document contains the text, ignoring case."""
@@ -274,7 +333,7 @@ class _Builder:
             f"AND ds_contains({name}, value))"
         )
         if _PLAIN_NEEDLE.fullmatch(needle):
-            return f"(ds_contains({name}, body) AND {tree})"
+            return f"(instr({_ASCII_LOWERED_BODY}, {name}) > 0 AND {tree})"
         return tree
 
     def order_by(self, sort: tuple[SortKey, ...]) -> str:
@@ -283,10 +342,18 @@ class _Builder:
         for key in sort:
             path_sql = self.path(key.path)
             direction = " DESC" if key.descending else ""
-            terms.append(_rank_sql(path_sql) + direction)
+            if key.path not in self._pinned:
+                terms.append(_rank_sql(path_sql) + direction)
             terms.append(_value_sql(path_sql) + direction)
         terms.append("id")
         return ", ".join(terms)
+
+
+def _any_element(rank: str, path_sql: str, condition: str) -> str:
+    return (
+        f"({rank} = 4 AND EXISTS (SELECT 1 FROM json_each(body, {path_sql}) "
+        f"WHERE {condition}))"
+    )
 
 
 def _operand_list(node: Comparison) -> Sequence[Any]:
