@@ -374,7 +374,10 @@ class MongoStore:
         if not batch:
             return []
         with self._call("insert_many", collection):
-            self._insert_batch(self._writable(collection), collection, batch, 0)
+            target = self._writable(collection)
+            _check_batch_ids(collection, batch, 0, seen=set())
+            _check_taken(target, collection, batch, 0)
+            _insert_batch(target, collection, batch, 0)
         return [new.result() for new in batch]
 
     def import_documents(
@@ -387,57 +390,26 @@ class MongoStore:
         taken id, deletes every document this import inserted before the error
         is raised again. Until the import ends, readers can see the documents
         written so far; a process killed mid-import leaves them in place.
+        Ids are checked against the collection only when it held documents
+        when the import began; against each other, always.
         """
         size = max(1, batch_size)
         written: list[Any] = []
+        seen: set[str] = set()
         with self._call("import_documents", collection):
             target = self._writable(collection)
+            is_fresh = target.estimated_document_count() == 0
             try:
-                for batch in _batches(documents, size, first_index=0):
-                    self._insert_batch(target, collection, batch, len(written))
+                for batch in _batches(documents, size):
+                    _check_batch_ids(collection, batch, len(written), seen)
+                    if not is_fresh:
+                        _check_taken(target, collection, batch, len(written))
+                    _insert_batch(target, collection, batch, len(written))
                     written += [new.key for new in batch]
             except BaseException:
                 _undo(target, written)
                 raise
         return len(written)
-
-    def _insert_batch(
-        self,
-        target: Any,
-        collection: str,
-        batch: list[_NewDocument],
-        first_index: int,
-    ) -> None:
-        """Insert one batch in order, or nothing; errors name the element."""
-        _check_batch_ids(collection, batch, first_index)
-        self._check_taken(target, collection, batch, first_index)
-        try:
-            _write(target.insert_many, [new.stored() for new in batch], ordered=True)
-        except BulkWriteError as exc:
-            failed = _first_failure(exc, len(batch))
-            _delete_ids(target, [new.key for new in batch[:failed]])
-            if exc.details.get("writeErrors", [{}])[0].get("code") != _DUPLICATE_KEY:
-                raise
-            raise _duplicate(
-                collection, batch[failed].api_id, first_index + failed
-            ) from None
-
-    def _check_taken(
-        self,
-        target: Any,
-        collection: str,
-        batch: list[_NewDocument],
-        first_index: int,
-    ) -> None:
-        """Refuse the first element whose id, in any form, the collection holds."""
-        # Every form of an id has the same text, so the text finds the element.
-        position = {_id_text(new.key): index for index, new in enumerate(batch)}
-        forms = [form for new in batch for form in [new.key, *_other_forms(new.key)]]
-        found = target.find({"_id": {"$in": forms}}, {"_id": 1})
-        taken = sorted(position[_id_text(row["_id"])] for row in found)
-        if taken:
-            index = taken[0]
-            raise _duplicate(collection, batch[index].api_id, first_index + index)
 
     def replace_one(
         self,
@@ -681,11 +653,9 @@ class _NewDocument:
         return StoredDocument(self.api_id, self.version, _dumps(self.api_document()))
 
 
-def _batches(
-    documents: Iterable[Document], size: int, first_index: int
-) -> Iterator[list[_NewDocument]]:
+def _batches(documents: Iterable[Document], size: int) -> Iterator[list[_NewDocument]]:
     batch: list[_NewDocument] = []
-    for index, document in enumerate(documents, start=first_index):
+    for index, document in enumerate(documents):
         batch.append(_NewDocument.at(index, document))
         if len(batch) >= size:
             yield batch
@@ -695,15 +665,46 @@ def _batches(
 
 
 def _check_batch_ids(
-    collection: str, batch: list[_NewDocument], first_index: int
+    collection: str, batch: list[_NewDocument], first_index: int, seen: set[str]
 ) -> None:
-    """Refuse an id that an earlier element of the batch has, in any form."""
-    seen: set[str] = set()
+    """Refuse an id that an earlier element has, in any form; ``seen`` holds
+    the texts of the ids before this batch and gains this batch's."""
     for index, new in enumerate(batch):
         text = _id_text(new.key)
         if text in seen:
             raise _duplicate(collection, new.api_id, first_index + index)
         seen.add(text)
+
+
+def _insert_batch(
+    target: Any, collection: str, batch: list[_NewDocument], first_index: int
+) -> None:
+    """Insert checked documents in order, or none: if a concurrent write takes
+    an id midway, delete the ones inserted and name the element."""
+    try:
+        _write(target.insert_many, [new.stored() for new in batch], ordered=True)
+    except BulkWriteError as exc:
+        failed = _first_failure(exc, len(batch))
+        _delete_ids(target, [new.key for new in batch[:failed]])
+        if exc.details.get("writeErrors", [{}])[0].get("code") != _DUPLICATE_KEY:
+            raise
+        raise _duplicate(
+            collection, batch[failed].api_id, first_index + failed
+        ) from None
+
+
+def _check_taken(
+    target: Any, collection: str, batch: list[_NewDocument], first_index: int
+) -> None:
+    """Refuse the first element whose id, in any form, the collection holds."""
+    # Every form of an id has the same text, so the text finds the element.
+    position = {_id_text(new.key): index for index, new in enumerate(batch)}
+    forms = [form for new in batch for form in [new.key, *_other_forms(new.key)]]
+    found = target.find({"_id": {"$in": forms}}, {"_id": 1})
+    taken = sorted(position[_id_text(row["_id"])] for row in found)
+    if taken:
+        index = taken[0]
+        raise _duplicate(collection, batch[index].api_id, first_index + index)
 
 
 def _first_failure(exc: BulkWriteError, size: int) -> int:
