@@ -65,8 +65,8 @@ def _allow(*methods: str) -> dict[str, list[str]]:
 
 
 def _header_schema(*names: str) -> Schema:
-    """Request headers, lower-cased, each an array of values (draft 2019-09)."""
-    header = {"type": "array", "items": {"type": "string"}}
+    """Conditional request headers, lower-cased, each an array of values."""
+    header = {"type": "array", "items": schemas.entity_tags()}
     return {"type": "object", "properties": {name: header for name in names}}
 
 

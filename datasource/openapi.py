@@ -109,6 +109,7 @@ def _schemas() -> dict[str, Schema]:
         "Problem": schemas.problem(),
         "EnvironmentListing": schemas.environment_listing(),
         "Health": schemas.health(),
+        "WhereFilter": schemas.where_filter(),
     }
 
 
@@ -123,7 +124,12 @@ def _parameters(environments: Sequence[str]) -> dict[str, Schema]:
         "Sort": _query_parameter("sort", schemas.sort()),
         "Fields": _query_parameter("fields", schemas.fields()),
         "Q": _query_parameter("q", schemas.search_text()),
-        "Where": _query_parameter("where", schemas.where()),
+        "Where": {
+            "name": "where",
+            "in": "query",
+            "description": schemas.where()["description"],
+            "content": {JSON: {"schema": _ref("schemas", "WhereFilter")}},
+        },
         "FieldFilters": {
             **_query_parameter("filters", schemas.field_filters()),
             "style": "form",
@@ -166,7 +172,7 @@ def _header_parameter(name: str, description: str) -> Schema:
         "name": name,
         "in": "header",
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schemas.entity_tags(),
     }
 
 
@@ -240,7 +246,7 @@ def _request_bodies() -> dict[str, Schema]:
 
 def _responses(max_body_bytes: int) -> dict[str, Schema]:
     """One problem response per status the server can produce."""
-    responses = {}
+    responses = {"URITooLong": _uri_too_long()}
     for name, status, template in _PROBLEMS:
         description = template.format(
             cause=_CAUSES.get(name, ""), max_body_bytes=max_body_bytes
@@ -251,6 +257,16 @@ def _responses(max_body_bytes: int) -> dict[str, Schema]:
             "content": {PROBLEM_JSON: {"schema": _ref("schemas", "Problem")}},
         }
     return responses
+
+
+def _uri_too_long() -> Schema:
+    """414, the one error gunicorn answers itself, before the application."""
+    return {
+        "description": "414: the request line is longer than gunicorn's "
+        "limit_request_line. gunicorn answers before the application runs, "
+        "with a short HTML page instead of a problem and no X-Request-Id.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
 
 
 def _response(
@@ -421,6 +437,7 @@ def _list_documents(operation_id: str, summary: str) -> Schema:
             **_problems(
                 "BadRequest", "NotFound", "NotImplemented", "ServiceUnavailable"
             ),
+            "414": _ref("responses", "URITooLong"),
         },
         description="All filters combine with AND. A query-string value "
         "matches a stored value equal to it as a string, or equal to the "
@@ -435,14 +452,11 @@ def _create_documents() -> Schema:
         "Create one document, or several all or none",
         "collections",
         {
-            "201": {
-                **_response(
-                    "The stored document (or array of them), with its id.",
-                    _ref("schemas", "CreatedDocuments"),
-                    headers=("CreatedLocation", "CreatedETag"),
-                ),
-                "links": _document_links("$response.body#/id"),
-            },
+            "201": _response(
+                "The stored document (or array of them), with its id.",
+                _ref("schemas", "CreatedDocuments"),
+                headers=("CreatedLocation", "CreatedETag"),
+            ),
             **_problems(
                 "BadRequest",
                 "NotFound",
@@ -457,12 +471,15 @@ def _create_documents() -> Schema:
     )
 
 
-def _document_links(id_expression: str) -> dict[str, Schema]:
-    """OpenAPI links from a written document to the operations on it."""
+def _document_links() -> dict[str, Schema]:
+    """OpenAPI links from a document created by PUT to the operations on it.
+
+    POST has none: its body may be an array, where no one id can be named.
+    """
     parameters = {
         "env": "$request.path.env",
         "collection": "$request.path.collection",
-        "id": id_expression,
+        "id": "$request.path.id",
     }
     operations = {
         "GetDocument": "getDocument",
@@ -538,7 +555,7 @@ def _replace_document() -> Schema:
                 **_response(
                     "The created document.", stored, headers=("ETag", "Location")
                 ),
-                "links": _document_links("$request.path.id"),
+                "links": _document_links(),
             },
             **_write_problems(),
         },

@@ -25,6 +25,10 @@ Schema = dict[str, Any]
 ENVIRONMENT_PATTERN = "^[a-z][a-z0-9_-]{0,63}$"
 COLLECTION_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 DOCUMENT_ID_PATTERN = "^[^/]+$"
+JSON_POINTER_PATTERN = "^(/([^~/]|~[01])*)*$"
+# One or more entity tags (RFC 9110, section 8.8.3), comma-separated, or *.
+_ENTITY_TAG = r'(W/)?"[\x21\x23-\x7e]*"'
+ENTITY_TAGS_PATTERN = rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$"
 # Ids a URL path segment cannot carry: clients normalise these dot segments.
 UNADDRESSABLE_IDS = (".", "..")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -143,7 +147,11 @@ def merge_patch() -> Schema:
 
 def json_patch() -> Schema:
     """A JSON Patch (RFC 6902): an array of operations applied all or none."""
-    pointer = {"type": "string", "description": "A JSON Pointer (RFC 6901)."}
+    pointer = {
+        "type": "string",
+        "pattern": JSON_POINTER_PATTERN,
+        "description": "A JSON Pointer (RFC 6901), such as /author/name.",
+    }
     with_value = {
         "type": "object",
         "required": ["op", "path", "value"],
@@ -172,6 +180,11 @@ def json_patch() -> Schema:
         "items": {"oneOf": [with_value, without_value, with_source]},
         "description": "Operations applied in order, all or none (RFC 6902).",
     }
+
+
+def entity_tags() -> Schema:
+    """An If-Match or If-None-Match value: entity tags, or * for any."""
+    return {"type": "string", "pattern": ENTITY_TAGS_PATTERN}
 
 
 def problem() -> Schema:
@@ -292,6 +305,75 @@ def where() -> Schema:
         "description": "A MongoDB-style filter object as JSON: field paths with "
         f"values or operator objects ({' '.join(WHERE_OPERATORS)}), combined "
         f"with {' '.join(LOGICAL_OPERATORS)}.",
+    }
+
+
+def where_filter() -> Schema:
+    """The decoded ``where`` filter, two levels deep.
+
+    The server accepts nesting up to 32 levels; the schema stops at one
+    level of ``$and``/``$or``/``$nor``/``$not`` so that it needs no recursive
+    reference and suits generators. Field paths are dotted, with no empty
+    segment, and do not start with ``$``.
+    """
+    fields_only = _field_conditions()
+    clauses = {"type": "array", "minItems": 1, "items": fields_only}
+    logical = {"$and": clauses, "$or": clauses, "$nor": clauses, "$not": fields_only}
+    return {
+        **_field_conditions(),
+        "properties": logical,
+        "propertyNames": {"anyOf": [{"enum": list(logical)}, _field_path()]},
+        "description": where()["description"],
+    }
+
+
+def _field_path() -> Schema:
+    return {"type": "string", "pattern": r"^[^$.][^.]*(\.[^.]+)*$"}
+
+
+def _field_conditions() -> Schema:
+    """An object of field paths, each with a value or an operator object."""
+    return {
+        "type": "object",
+        "propertyNames": _field_path(),
+        "additionalProperties": {"anyOf": [_operators(), _plain_value()]},
+    }
+
+
+def _plain_value() -> Schema:
+    """A value to compare with: any JSON but an object with ``$`` keys."""
+    return {
+        "anyOf": [
+            {"type": ["string", "number", "boolean", "null", "array"]},
+            {"type": "object", "propertyNames": {"not": {"pattern": "^[$]"}}},
+        ]
+    }
+
+
+def _operators(is_negated: bool = False) -> Schema:
+    """An operator object such as {"$gte": 1, "$lt": 5}."""
+    comparable = {"type": ["number", "string"]}
+    properties: dict[str, Schema] = {
+        "$eq": {},
+        "$ne": {},
+        "$gt": comparable,
+        "$gte": comparable,
+        "$lt": comparable,
+        "$lte": comparable,
+        "$in": {"type": "array"},
+        "$nin": {"type": "array"},
+        "$exists": {"type": "boolean"},
+        "$regex": {"type": "string"},
+        "$options": {"enum": ["", "i"]},
+    }
+    if not is_negated:
+        properties["$not"] = _operators(is_negated=True)
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "properties": properties,
+        "additionalProperties": False,
+        "dependentRequired": {"$options": ["$regex"]},
     }
 
 

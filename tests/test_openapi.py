@@ -76,7 +76,8 @@ def test_openapi_error_responses_are_problem_json(document):
     problem = {"$ref": "#/components/schemas/Problem"}
     for path, method, operation in _operations(document):
         for status, response in operation["responses"].items():
-            if int(status) >= 400:
+            # gunicorn answers 414 itself, before the application runs.
+            if int(status) >= 400 and status != "414":
                 content = _resolve(document, response)["content"]
 
                 assert content == {"application/problem+json": {"schema": problem}}, (
