@@ -25,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from types import MappingProxyType, TracebackType
@@ -238,17 +238,13 @@ class SQLiteStore:
             _raise_if_busy(exc)
             raise
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read transaction: every statement inside sees one snapshot."""
-        with self._transaction(self._connection(), "BEGIN") as connection:
-            yield connection
+        return self._transaction(self._connection(), "BEGIN")
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction holding the database's write lock from its start."""
-        with self._transaction(self._connection(), "BEGIN IMMEDIATE") as connection:
-            yield connection
+        return self._transaction(self._connection(), "BEGIN IMMEDIATE")
 
     # The catalog
 
@@ -452,15 +448,38 @@ class SQLiteStore:
     def find_one(self, collection: str, document_id: str) -> StoredDocument | None:
         """The document whose id is this text or the integer it spells."""
         _check_collection_name(collection)
-        with _Timed("find_one", collection, document_id), self._read() as connection:
+        with _Timed("find_one", collection, document_id):
+            connection = self._connection()
+            try:
+                return self._select_one(connection, collection, document_id, True)
+            except sqlite3.OperationalError as exc:
+                if "no such table" not in str(exc):
+                    raise
+            return self._select_one(connection, collection, document_id, False)
+
+    def _select_one(
+        self,
+        connection: sqlite3.Connection,
+        collection: str,
+        document_id: str,
+        is_cache_trusted: bool,
+    ) -> StoredDocument | None:
+        """One statement, on the cached catalog when it knows the collection.
+
+        A single SELECT needs no transaction; a collection dropped meanwhile
+        by another process shows as a missing table, and the caller retries
+        on a fresh catalog.
+        """
+        entry = self._catalog[1].get(collection) if is_cache_trusted else None
+        if entry is None:
             entry = self._find_collection(connection, collection)
-            if entry is None:
-                return None
-            row = connection.execute(
-                f"SELECT id, version, CAST(body AS BLOB) FROM {entry.table} "
-                "WHERE CAST(id AS TEXT) = ?",
-                (document_id,),
-            ).fetchone()
+        if entry is None:
+            return None
+        row = connection.execute(
+            f"SELECT id, version, CAST(body AS BLOB) FROM {entry.table} "
+            "WHERE CAST(id AS TEXT) = ?",
+            (document_id,),
+        ).fetchone()
         return None if row is None else StoredDocument(row[0], row[1], row[2])
 
     def find(self, collection: str, query: Query) -> FindResult:
@@ -736,16 +755,36 @@ def _select_page(
     query: Query,
     index: str | None = None,
 ) -> list[StoredDocument]:
-    """One page of documents; ``index`` forces the walk of one index."""
+    """One page of documents; ``index`` forces the walk of one index.
+
+    A sorted page is chosen by rowid first and read afterwards, so that a sort
+    SQLite has to do itself holds keys and rowids, never whole documents.
+    """
     params = dict(translation.params, limit=query.limit, offset=query.offset)
     source = entry.table if index is None else f"{entry.table} INDEXED BY {index}"
+    columns = "rowid" if query.sort else "id, version, CAST(body AS BLOB)"
     rows = connection.execute(
-        f"SELECT id, version, CAST(body AS BLOB) FROM {source} "
-        f"WHERE {translation.where} ORDER BY {translation.order_by} "
+        f"SELECT {columns} FROM {source} "
+        f"{_where(translation)} ORDER BY {translation.order_by} "
         "LIMIT :limit OFFSET :offset",
         params,
     ).fetchall()
+    if query.sort:
+        rows = _rows_by_rowid(connection, entry, [row[0] for row in rows])
     return [StoredDocument(row[0], row[1], row[2]) for row in rows]
+
+
+def _rows_by_rowid(
+    connection: sqlite3.Connection, entry: _Collection, rowids: list[int]
+) -> list[tuple[DocumentId, str, bytes]]:
+    """The id, version and body of each rowid, in the order given."""
+    rows = connection.execute(
+        f"SELECT rowid, id, version, CAST(body AS BLOB) FROM {entry.table} "
+        "WHERE rowid IN (SELECT value FROM json_each(?))",
+        (orjson.dumps(rowids).decode(),),
+    ).fetchall()
+    by_rowid = {row[0]: row[1:] for row in rows}
+    return [by_rowid[rowid] for rowid in rowids]
 
 
 def _page_total(
@@ -767,12 +806,18 @@ def _count_rows(
     entry: _Collection,
     translation: Translation | None = None,
 ) -> int:
-    where = "1" if translation is None else translation.where
+    where = "" if translation is None else _where(translation)
     params = {} if translation is None else translation.params
     row = connection.execute(
-        f"SELECT count(*) FROM {entry.table} WHERE {where}", params
+        f"SELECT count(*) FROM {entry.table} {where}", params
     ).fetchone()
     return int(row[0])
+
+
+def _where(translation: Translation) -> str:
+    """The WHERE clause, left out when it is always true: SQLite counts a
+    whole table from its b-tree pages only when there is none."""
+    return "" if translation.where == "1" else f"WHERE {translation.where}"
 
 
 def _projected(document: StoredDocument, fields: tuple[Path, ...]) -> StoredDocument:
