@@ -252,6 +252,7 @@ def _first_line(file: IO[bytes], counter: _ByteCounter) -> tuple[int, bytes]:
 
 
 def _is_whole_value(line: bytes) -> bool:
+    """Whether a first line holds a whole JSON value, telling lines from pretty."""
     try:
         orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -273,6 +274,7 @@ def _read_lines(
 
 
 def _decode_line(line: bytes, name: str, number: int) -> Document:
+    """One line's document: orjson for speed, the exact decoder for long digits."""
     try:
         if _LONG_DIGIT_RUN in line.translate(_DIGITS_TO_ZERO):
             text = line.decode("utf-8")
@@ -407,6 +409,7 @@ class _TextStream:
             yield self._read_value()
 
     def _elements(self) -> Iterator[int]:
+        """The values of a non-empty array, up to and including its ``]``."""
         while True:
             yield self._read_value()
             following = self._peek()
@@ -452,6 +455,7 @@ class _TextStream:
             self._fill()
 
     def _fill(self) -> None:
+        """Read the next chunk, or note the end of the file."""
         chunk = self._file.read(_CHUNK_SIZE)
         self._counter.add(len(chunk))
         self._compact()
