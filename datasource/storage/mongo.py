@@ -99,6 +99,7 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _OBJECT_ID_TEXT = re.compile(r"[0-9a-f]{24}")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
+_TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
 
 # Operations may take longer than finding a server; both stay well under
 # gunicorn's 30-second worker timeout with the default of 3 s.
@@ -260,7 +261,7 @@ class MongoStore:
 
     def _translate(self, exc: PyMongoError) -> DatasourceError:
         """The domain exception for a driver error, with no password in it."""
-        reason = self._scrub(str(exc))
+        reason = self._scrub(_short_reason(str(exc)))
         where = f"The MongoDB store of environment {self._environment!r}"
         if isinstance(exc, ConnectionFailure | DriverConfigurationError):
             return StoreUnavailable(
@@ -893,6 +894,12 @@ def _version_mismatch(collection: str, document_id: str) -> VersionMismatch:
         f"The document {document_id!r} of collection {collection!r} has "
         "changed since the version you sent; read it again and retry."
     )
+
+
+def _short_reason(text: str) -> str:
+    """A driver message without its topology dump and timeout settings."""
+    text = _TIMEOUT_SETTINGS.sub("", text.partition(", Timeout: ")[0])
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _is_about_regex(reason: str) -> bool:
