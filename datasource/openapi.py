@@ -88,7 +88,11 @@ def _info(max_body_bytes: int) -> dict[str, Any]:
         "description": "A self-hostable REST backend. Every error is "
         "application/problem+json (RFC 9457) with type, title, status and "
         "detail, plus errors [{path, message}] where several things are wrong. "
-        f"Request bodies are limited to {max_body_bytes} bytes. " + NOT_APPLICABLE,
+        f"Request bodies are limited to {max_body_bytes} bytes. Every path "
+        "answers OPTIONS (CORS preflight included) and HEAD where it answers "
+        "GET; other methods get 405 with an Allow header. Every response "
+        "carries X-Request-Id, taken from the request's when it sends a "
+        "usable one. " + NOT_APPLICABLE,
         "license": {"name": "MIT", "identifier": "MIT"},
     }
 
@@ -312,65 +316,41 @@ def _operation(
 
 def _paths() -> dict[str, Schema]:
     return {
-        "/": {"get": _get_root()},
-        "/-/openapi.json": {"get": _get_openapi()},
-        "/-/docs": {"get": _get_docs()},
-        "/-/health": {"get": _get_health()},
+        **_server_paths(),
         "/{env}": _environment_path(),
         "/{env}/{collection}": _collection_path(),
         "/{env}/{collection}/{id}": _document_path(),
     }
 
 
-def _get_root() -> Schema:
-    return _operation(
-        "getHyperSchema",
-        "The JSON Hyper-Schema of the API",
-        "meta",
-        {
-            "200": _response(
-                "Every service as a link (draft 2019-09 Hyper-Schema).",
-                {"type": "object", "required": ["$schema", "links"]},
-                "application/schema+json",
+def _server_paths() -> dict[str, Schema]:
+    """The root and the server's own resources under ``/-/``: GET only."""
+    table = [
+        ("/", "getHyperSchema", "The JSON Hyper-Schema of the API",
+         "Every service as a link (draft 2019-09 Hyper-Schema).",
+         {"type": "object", "required": ["$schema", "links"]},
+         "application/schema+json"),
+        ("/-/openapi.json", "getOpenApi", "This OpenAPI document", "OpenAPI 3.1.",
+         {"type": "object", "required": ["openapi"]}, JSON),
+        ("/-/docs", "getDocs", "Interactive documentation",
+         "An HTML page exploring this description, served without internet.",
+         {"type": "string"}, "text/html"),
+        ("/-/health", "getHealth", "Whether every store answers",
+         "Every store answers.", _ref("schemas", "Health"), JSON),
+    ]  # fmt: skip
+    paths = {
+        path: {
+            "get": _operation(
+                operation_id,
+                summary,
+                "meta",
+                {"200": _response(description, schema, media_type)},
             )
-        },
-    )
-
-
-def _get_openapi() -> Schema:
-    return _operation(
-        "getOpenApi",
-        "This OpenAPI document",
-        "meta",
-        {"200": _response("OpenAPI 3.1.", {"type": "object", "required": ["openapi"]})},
-    )
-
-
-def _get_docs() -> Schema:
-    return _operation(
-        "getDocs",
-        "Interactive documentation",
-        "meta",
-        {
-            "200": _response(
-                "An HTML page exploring this description, served without internet.",
-                {"type": "string"},
-                "text/html",
-            )
-        },
-    )
-
-
-def _get_health() -> Schema:
-    return _operation(
-        "getHealth",
-        "Whether every store answers",
-        "meta",
-        {
-            "200": _response("Every store answers.", _ref("schemas", "Health")),
-            **_problems("ServiceUnavailable"),
-        },
-    )
+        }
+        for path, operation_id, summary, description, schema, media_type in table
+    }
+    paths["/-/health"]["get"]["responses"].update(_problems("ServiceUnavailable"))
+    return paths
 
 
 def _environment_path() -> Schema:

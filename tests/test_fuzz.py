@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 SEED = 20260601
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 CHECKS = ",".join(
     [
         "not_a_server_error",
