@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 import threading
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from urllib.parse import unquote, unquote_plus
 
 import orjson
 import pymongo
-from bson import Decimal128, ObjectId
+from bson import ObjectId
 from bson.errors import InvalidDocument as InvalidBSON
 from pymongo.errors import (
     BulkWriteError,
@@ -62,7 +61,7 @@ from datasource.errors import (
     StoreUnavailable,
     VersionMismatch,
 )
-from datasource.query import Filter, Path, Query, filter_paths, project
+from datasource.query import Filter, Path, Query, filter_paths
 from datasource.storage.base import (
     CollectionInfo,
     Document,
@@ -72,14 +71,17 @@ from datasource.storage.base import (
     StoredDocument,
 )
 from datasource.storage.mongo_names import (
-    HIDDEN_FIELDS,
+    NewDocument,
     decode_collection,
-    decode_document,
-    decode_field,
     encode_collection,
-    encode_document,
     encode_path,
-    search_terms,
+    id_forms,
+    id_text,
+    new_version,
+    other_forms,
+    read_document,
+    replacement_id,
+    stored_api_id,
 )
 from datasource.storage.mongo_query import (
     native_sort,
@@ -95,8 +97,6 @@ logger = logging.getLogger(__name__)
 
 COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _DATABASE_NAME = re.compile(r"[^/\\. \"$*<>:|?\x00]{1,63}")
-_INTEGER_TEXT = re.compile(r"-?[0-9]+")
-_OBJECT_ID_TEXT = re.compile(r"[0-9a-f]{24}")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
 _TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
@@ -104,8 +104,6 @@ _TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
 # Operations may take longer than finding a server; both stay well under
 # gunicorn's 30-second worker timeout with the default of 3 s.
 SOCKET_TIMEOUT_FACTOR = 4
-# Version of documents that other tools wrote without one.
-EXTERNAL_VERSION = "0"
 # MongoDB's error codes for a regular expression it cannot compile, and for
 # credentials it refuses.
 _REGEX_ERRORS = frozenset({2, 51091})
@@ -345,12 +343,12 @@ class MongoStore:
 
         :raises DuplicateDocument: when the id, or another form of it, is taken.
         """
-        new = _NewDocument.of(document)
+        new = NewDocument.of(document)
         with self._call("insert_one", collection, new.api_id):
             target = self._writable(collection)
             # A generated ObjectId is new by construction; a client's id is
             # checked in its other forms (1 and "1", ObjectId and hex).
-            forms = [] if isinstance(new.key, ObjectId) else _other_forms(new.key)
+            forms = [] if isinstance(new.key, ObjectId) else other_forms(new.key)
             if forms and target.find_one({"_id": {"$in": forms}}, {"_id": 1}):
                 raise _duplicate(collection, new.api_id)
             try:
@@ -371,7 +369,7 @@ class MongoStore:
         glimpse them in that moment: MongoDB offers no atomic batch without a
         transaction, which would rule out standalone servers.
         """
-        batch = [_NewDocument.at(index, item) for index, item in enumerate(documents)]
+        batch = [NewDocument.at(index, item) for index, item in enumerate(documents)]
         if not batch:
             return []
         with self._call("insert_many", collection):
@@ -429,7 +427,7 @@ class MongoStore:
         :raises DocumentNotFound: when there is no document and it may not be
             created (``upsert`` false, or a version was expected).
         """
-        new_id = _replacement_id(document_id, document)
+        new_id = replacement_id(document_id, document)
         with self._call("replace_one", collection, document_id):
             target = self._writable(collection)
             for _attempt in range(3):
@@ -440,7 +438,7 @@ class MongoStore:
                     return ReplaceResult(replaced, created=False)
                 if expected_version is not None or not upsert:
                     raise _not_found(collection, document_id)
-                created = _NewDocument(document, new_id, _new_version())
+                created = NewDocument(document, new_id, new_version())
                 try:
                     _write(target.insert_one, created.stored())
                 except DuplicateKeyError:
@@ -460,15 +458,15 @@ class MongoStore:
         expected_version: str | None,
     ) -> StoredDocument | None:
         """Replace the current document; None when there is none."""
-        current = target.find_one({"_id": {"$in": _id_forms(document_id)}}, {"_t": 0})
+        current = target.find_one({"_id": {"$in": id_forms(document_id)}}, {"_t": 0})
         if current is None:
             return None
         is_conditional = expected_version not in (None, "*")
         if is_conditional and current.get("_v") != expected_version:
             raise _version_mismatch(collection, document_id)
 
-        replacement = _NewDocument(
-            document, current["_id"], _new_version(), api_id=_api_id(current)
+        replacement = NewDocument(
+            document, current["_id"], new_version(), api_id=stored_api_id(current)
         )
         selector = {"_id": current["_id"]}
         if is_conditional:
@@ -490,7 +488,7 @@ class MongoStore:
         :raises DocumentNotFound: when there is no such document.
         :raises VersionMismatch: when ``expected_version`` is not current.
         """
-        selector: dict[str, Any] = {"_id": {"$in": _id_forms(document_id)}}
+        selector: dict[str, Any] = {"_id": {"$in": id_forms(document_id)}}
         with self._call("delete_one", collection, document_id):
             target = self._collection(collection)
             if expected_version not in (None, "*"):
@@ -508,8 +506,8 @@ class MongoStore:
         spells."""
         with self._call("find_one", collection, document_id):
             target = self._collection(collection)
-            found = target.find_one({"_id": {"$in": _id_forms(document_id)}}, {"_t": 0})
-        return None if found is None else _read(found)
+            found = target.find_one({"_id": {"$in": id_forms(document_id)}}, {"_t": 0})
+        return None if found is None else read_document(found)
 
     def find(self, collection: str, query: Query) -> FindResult:
         """One page of matching documents and the number of all matches."""
@@ -525,7 +523,7 @@ class MongoStore:
                 total = query.offset + len(page)
             else:
                 total = int(target.count_documents(match))
-        return FindResult([_read(found, query.fields) for found in page], total)
+        return FindResult([read_document(found, query.fields) for found in page], total)
 
     def _page(self, target: Any, match: Document, query: Query) -> list[Document]:
         """The raw documents of one page, natively sorted when that is exact."""
@@ -593,71 +591,10 @@ class MongoStore:
                 del self._query_counts[key]
 
 
-# New documents
-
-
-class _NewDocument:
-    """A document on its way in: its API form, its ``_id`` and its version."""
-
-    __slots__ = ("document", "key", "api_id", "version")
-
-    def __init__(
-        self,
-        document: Document,
-        key: Any,
-        version: str,
-        api_id: DocumentId | None = None,
-    ) -> None:
-        self.document = document
-        self.key = key
-        if api_id is None:
-            api_id = str(key) if isinstance(key, ObjectId) else key
-        self.api_id: DocumentId = api_id
-        self.version = version
-
-    @classmethod
-    def of(cls, document: Document) -> _NewDocument:
-        """Check a new document's id, or generate an ObjectId for it."""
-        if not isinstance(document, dict):
-            raise InvalidDocument("A document must be a JSON object.")
-        if "id" in document:
-            return cls(document, _check_id(document["id"]), _new_version())
-        key = ObjectId()
-        return cls({"id": str(key), **document}, key, _new_version())
-
-    @classmethod
-    def at(cls, index: int, document: Document) -> _NewDocument:
-        """Like ``of`` for the element at ``index``; errors name the index."""
-        try:
-            return cls.of(document)
-        except InvalidDocument as exc:
-            raise InvalidDocument(
-                f"Document {index}: {exc.detail}",
-                errors=[ErrorDetail(f"/{index}/id", exc.detail)],
-            ) from None
-
-    def api_document(self) -> Document:
-        """The document carrying exactly ``api_id`` (and its type) as ``id``."""
-        current = self.document.get("id")
-        if type(current) is not type(self.api_id) or current != self.api_id:
-            return {**self.document, "id": self.api_id}
-        return self.document
-
-    def stored(self) -> Document:
-        """The stored form: hidden fields first, then the escaped document."""
-        document = self.api_document()
-        hidden = {"_id": self.key, "_v": self.version, "_t": search_terms(document)}
-        encoded: Document = encode_document(document)
-        return hidden | encoded
-
-    def result(self) -> StoredDocument:
-        return StoredDocument(self.api_id, self.version, _dumps(self.api_document()))
-
-
-def _batches(documents: Iterable[Document], size: int) -> Iterator[list[_NewDocument]]:
-    batch: list[_NewDocument] = []
+def _batches(documents: Iterable[Document], size: int) -> Iterator[list[NewDocument]]:
+    batch: list[NewDocument] = []
     for index, document in enumerate(documents):
-        batch.append(_NewDocument.at(index, document))
+        batch.append(NewDocument.at(index, document))
         if len(batch) >= size:
             yield batch
             batch = []
@@ -666,19 +603,19 @@ def _batches(documents: Iterable[Document], size: int) -> Iterator[list[_NewDocu
 
 
 def _check_batch_ids(
-    collection: str, batch: list[_NewDocument], first_index: int, seen: set[str]
+    collection: str, batch: list[NewDocument], first_index: int, seen: set[str]
 ) -> None:
     """Refuse an id that an earlier element has, in any form; ``seen`` holds
     the texts of the ids before this batch and gains this batch's."""
     for index, new in enumerate(batch):
-        text = _id_text(new.key)
+        text = id_text(new.key)
         if text in seen:
             raise _duplicate(collection, new.api_id, first_index + index)
         seen.add(text)
 
 
 def _insert_batch(
-    target: Any, collection: str, batch: list[_NewDocument], first_index: int
+    target: Any, collection: str, batch: list[NewDocument], first_index: int
 ) -> None:
     """Insert checked documents in order, or none: if a concurrent write takes
     an id midway, delete the ones inserted and name the element."""
@@ -695,14 +632,14 @@ def _insert_batch(
 
 
 def _check_taken(
-    target: Any, collection: str, batch: list[_NewDocument], first_index: int
+    target: Any, collection: str, batch: list[NewDocument], first_index: int
 ) -> None:
     """Refuse the first element whose id, in any form, the collection holds."""
     # Every form of an id has the same text, so the text finds the element.
-    position = {_id_text(new.key): index for index, new in enumerate(batch)}
-    forms = [form for new in batch for form in [new.key, *_other_forms(new.key)]]
+    position = {id_text(new.key): index for index, new in enumerate(batch)}
+    forms = [form for new in batch for form in [new.key, *other_forms(new.key)]]
     found = target.find({"_id": {"$in": forms}}, {"_id": 1})
-    taken = sorted(position[_id_text(row["_id"])] for row in found)
+    taken = sorted(position[id_text(row["_id"])] for row in found)
     if taken:
         index = taken[0]
         raise _duplicate(collection, batch[index].api_id, first_index + index)
@@ -738,114 +675,6 @@ def _delete_ids(target: Any, keys: list[Any]) -> None:
     """Delete documents by ``_id`` (undoing a batch), a chunk at a time."""
     for start in range(0, len(keys), 10_000):
         target.delete_many({"_id": {"$in": keys[start : start + 10_000]}})
-
-
-# Stored documents
-
-
-def _read(found: Document, fields: tuple[Path, ...] | None = None) -> StoredDocument:
-    """A stored document in its API form; ``id`` first for foreign ones."""
-    document = {
-        decode_field(name): decode_document(value)
-        for name, value in found.items()
-        if name not in HIDDEN_FIELDS
-    }
-    api_id = _api_id(found)
-    if document.get("id") is None:
-        document = {"id": api_id, **document}
-    if fields is not None:
-        document = project(document, fields)
-    return StoredDocument(
-        api_id, str(found.get("_v", EXTERNAL_VERSION)), _dumps(document)
-    )
-
-
-def _api_id(found: Document) -> DocumentId:
-    """The API id of a stored document (from ``_id`` when another tool wrote it)."""
-    api_id = found.get("id")
-    if isinstance(api_id, int | str) and not isinstance(api_id, bool):
-        return api_id
-    key = found["_id"]
-    return key if isinstance(key, int | str) and not isinstance(key, bool) else str(key)
-
-
-def _dumps(document: Document) -> bytes:
-    return orjson.dumps(document, default=_foreign_value)
-
-
-def _foreign_value(value: Any) -> Any:
-    """BSON values only other tools write (ObjectId, Decimal128...), as text."""
-    if isinstance(value, ObjectId | Decimal128):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
-
-
-# Ids
-
-
-def _check_id(document_id: Any) -> DocumentId:
-    """Accept an int within 64 bits or a non-empty str without '/'."""
-    if isinstance(document_id, int) and not isinstance(document_id, bool):
-        if _INT64_MIN <= document_id <= _INT64_MAX:
-            return document_id
-        raise InvalidDocument(
-            f"The id {document_id} is outside the signed 64-bit range; "
-            "use a smaller integer or a string."
-        )
-    if isinstance(document_id, str):
-        if document_id and "/" not in document_id:
-            return document_id
-        raise InvalidDocument(
-            f"The id {document_id!r} is not usable: a string id must be "
-            "non-empty and must not contain '/'."
-        )
-    raise InvalidDocument(
-        f"The id {document_id!r} has the wrong type: use an integer or a string."
-    )
-
-
-def _replacement_id(document_id: str, document: Document) -> DocumentId:
-    """The id a replacement carries; it must spell the id of the URL."""
-    if not isinstance(document, dict):
-        raise InvalidDocument("A document must be a JSON object.")
-    new_id = _check_id(document.get("id", document_id))
-    if str(new_id) != document_id:
-        raise InvalidDocument(
-            f"The document's id {new_id!r} differs from the id {document_id!r} "
-            "it replaces; send the same id or leave it out."
-        )
-    return new_id
-
-
-def _id_text(key: Any) -> str:
-    """The text a URL uses for an id in any of its forms."""
-    return str(key)
-
-
-def _other_forms(key: Any) -> list[Any]:
-    """The other ``_id`` values whose URL text equals this one's."""
-    if isinstance(key, ObjectId):
-        return [str(key)]
-    if isinstance(key, int):
-        return [str(key)]
-    forms: list[Any] = []
-    if _INTEGER_TEXT.fullmatch(key) and str(int(key)) == key:
-        number = int(key)
-        if _INT64_MIN <= number <= _INT64_MAX:
-            forms.append(number)
-    if _OBJECT_ID_TEXT.fullmatch(key):
-        forms.append(ObjectId(key))
-    return forms
-
-
-def _id_forms(text: str) -> list[Any]:
-    """Every ``_id`` a URL segment may name: the text, its integer, its
-    ObjectId."""
-    return [text, *_other_forms(text)]
-
-
-def _new_version() -> str:
-    return secrets.token_hex(8)
 
 
 # Names, paths and errors

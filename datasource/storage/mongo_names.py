@@ -1,8 +1,8 @@
-"""Reversible names for MongoDB: the field and collection names it restricts.
+"""How API documents, their ids and their names are stored in MongoDB.
 
-MongoDB refuses field names that start with ``$`` or hold a ``.`` or a NUL,
-and the MongoDB store keeps its own fields (``_id``, ``_v``, ``_t``) at the top
-of each stored document. Any JSON document must still round-trip exactly, so
+Names. MongoDB refuses field names that start with ``$`` or hold a ``.`` or a
+NUL, and the store keeps its own fields (``_id``, ``_v``, ``_t``) at the top of
+each stored document. Any JSON document must still round-trip exactly, so
 every such name is escaped on the way in and restored on the way out:
 
 - a name that needs it becomes ``%`` followed by the name with ``%``, ``.``,
@@ -15,23 +15,46 @@ every such name is escaped on the way in and restored on the way out:
 The rule is the same at every depth, so a query path translates segment by
 segment through ``encode_field``. Collection names get the same treatment
 for the few that MongoDB refuses (``system.`` prefixes, ``..``, a final dot).
+
+Ids. A generated id is an ``ObjectId``; a client's id is stored as given. The
+text of a URL names an id in any of its forms (the string, the integer it
+spells, the ObjectId it spells), and ``id_forms`` lists them.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
+import orjson
+from bson import Decimal128, ObjectId
+
+from datasource.errors import ErrorDetail, InvalidDocument
+from datasource.query import Path, project
+from datasource.storage.base import Document, DocumentId, StoredDocument
+
 __all__ = [
+    "EXTERNAL_VERSION",
     "HIDDEN_FIELDS",
+    "NewDocument",
+    "check_id",
     "decode_collection",
     "decode_document",
     "decode_field",
+    "dumps",
     "encode_collection",
     "encode_document",
     "encode_field",
     "encode_path",
+    "id_forms",
+    "id_text",
+    "new_version",
+    "other_forms",
+    "read_document",
+    "replacement_id",
     "search_terms",
+    "stored_api_id",
 ]
 
 ESCAPE = "%"
@@ -43,6 +66,12 @@ HIDDEN_FIELDS = frozenset({"_id", "_v", "_t"})
 _ESCAPED_CHARACTERS = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
 _SPECIAL_CHARACTER = re.compile(r"[%.$\x00]")
 _ESCAPE_SEQUENCE = re.compile(r"%(25|2E|24|00)")
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_OBJECT_ID_TEXT = re.compile(r"[0-9a-f]{24}")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+# The version of documents that other tools wrote without one.
+EXTERNAL_VERSION = "0"
 
 
 def _needs_escape(name: str) -> bool:
@@ -134,3 +163,173 @@ def encode_collection(name: str) -> str:
 def decode_collection(name: str) -> str:
     """The collection name a client uses, from its MongoDB name."""
     return decode_field(name)
+
+
+# Documents
+
+
+class NewDocument:
+    """A document on its way in: its API form, its ``_id`` and its version."""
+
+    __slots__ = ("document", "key", "api_id", "version")
+
+    def __init__(
+        self,
+        document: Document,
+        key: Any,
+        version: str,
+        api_id: DocumentId | None = None,
+    ) -> None:
+        self.document = document
+        self.key = key
+        if api_id is None:
+            api_id = str(key) if isinstance(key, ObjectId) else key
+        self.api_id: DocumentId = api_id
+        self.version = version
+
+    @classmethod
+    def of(cls, document: Document) -> NewDocument:
+        """Check a new document's id, or generate an ObjectId for it."""
+        if not isinstance(document, dict):
+            raise InvalidDocument("A document must be a JSON object.")
+        if "id" in document:
+            return cls(document, check_id(document["id"]), new_version())
+        key = ObjectId()
+        return cls({"id": str(key), **document}, key, new_version())
+
+    @classmethod
+    def at(cls, index: int, document: Document) -> NewDocument:
+        """Like ``of`` for the element at ``index``; errors name the index."""
+        try:
+            return cls.of(document)
+        except InvalidDocument as exc:
+            raise InvalidDocument(
+                f"Document {index}: {exc.detail}",
+                errors=[ErrorDetail(f"/{index}/id", exc.detail)],
+            ) from None
+
+    def api_document(self) -> Document:
+        """The document carrying exactly ``api_id`` (and its type) as ``id``."""
+        current = self.document.get("id")
+        if type(current) is not type(self.api_id) or current != self.api_id:
+            return {**self.document, "id": self.api_id}
+        return self.document
+
+    def stored(self) -> Document:
+        """The stored form: hidden fields first, then the escaped document."""
+        document = self.api_document()
+        hidden = {"_id": self.key, "_v": self.version, "_t": search_terms(document)}
+        encoded: Document = encode_document(document)
+        return hidden | encoded
+
+    def result(self) -> StoredDocument:
+        """What the store returns for the document once written."""
+        return StoredDocument(self.api_id, self.version, dumps(self.api_document()))
+
+
+def read_document(
+    found: Document, fields: tuple[Path, ...] | None = None
+) -> StoredDocument:
+    """A stored document in its API form; ``id`` first for foreign ones."""
+    document = {
+        decode_field(name): decode_document(value)
+        for name, value in found.items()
+        if name not in HIDDEN_FIELDS
+    }
+    identifier = stored_api_id(found)
+    if document.get("id") is None:
+        document = {"id": identifier, **document}
+    if fields is not None:
+        document = project(document, fields)
+    version = str(found.get("_v", EXTERNAL_VERSION))
+    return StoredDocument(identifier, version, dumps(document))
+
+
+def stored_api_id(found: Document) -> DocumentId:
+    """The API id of a stored document (from ``_id`` when another tool wrote it)."""
+    identifier = found.get("id")
+    if isinstance(identifier, int | str) and not isinstance(identifier, bool):
+        return identifier
+    key = found["_id"]
+    return key if isinstance(key, int | str) and not isinstance(key, bool) else str(key)
+
+
+def dumps(document: Document) -> bytes:
+    """The JSON body of an API document."""
+    return orjson.dumps(document, default=_foreign_value)
+
+
+def _foreign_value(value: Any) -> Any:
+    """BSON values only other tools write (ObjectId, Decimal128...), as text."""
+    if isinstance(value, ObjectId | Decimal128):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+# Ids
+
+
+def check_id(document_id: Any) -> DocumentId:
+    """Accept an int within 64 bits or a non-empty str without '/'."""
+    if isinstance(document_id, int) and not isinstance(document_id, bool):
+        if _INT64_MIN <= document_id <= _INT64_MAX:
+            return document_id
+        raise InvalidDocument(
+            f"The id {document_id} is outside the signed 64-bit range; "
+            "use a smaller integer or a string."
+        )
+    if isinstance(document_id, str):
+        if document_id and "/" not in document_id:
+            return document_id
+        raise InvalidDocument(
+            f"The id {document_id!r} is not usable: a string id must be "
+            "non-empty and must not contain '/'."
+        )
+    raise InvalidDocument(
+        f"The id {document_id!r} has the wrong type: use an integer or a string."
+    )
+
+
+def replacement_id(document_id: str, document: Document) -> DocumentId:
+    """The id a replacement carries; it must spell the id of the URL."""
+    if not isinstance(document, dict):
+        raise InvalidDocument("A document must be a JSON object.")
+    new_id = check_id(document.get("id", document_id))
+    if str(new_id) != document_id:
+        raise InvalidDocument(
+            f"The document's id {new_id!r} differs from the id {document_id!r} "
+            "it replaces; send the same id or leave it out."
+        )
+    return new_id
+
+
+def id_text(key: Any) -> str:
+    """The text a URL uses for an id in any of its forms."""
+    return str(key)
+
+
+def other_forms(key: Any) -> list[Any]:
+    """The other ``_id`` values whose URL text equals this one's."""
+    if isinstance(key, ObjectId):
+        return [str(key)]
+    if isinstance(key, int):
+        return [str(key)]
+    forms: list[Any] = []
+    if _INTEGER_TEXT.fullmatch(key) and str(int(key)) == key:
+        number = int(key)
+        if _INT64_MIN <= number <= _INT64_MAX:
+            forms.append(number)
+    if _OBJECT_ID_TEXT.fullmatch(key):
+        forms.append(ObjectId(key))
+    return forms
+
+
+def id_forms(text: str) -> list[Any]:
+    """Every ``_id`` a URL segment may name: the text, its integer, its
+    ObjectId."""
+    return [text, *other_forms(text)]
+
+
+def new_version() -> str:
+    """A fresh opaque version token."""
+    return secrets.token_hex(8)
