@@ -42,7 +42,7 @@ from datasource.transfer import (
 
 __all__ = ["main"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 
 
 def _help_of(variable: str) -> str:
@@ -53,17 +53,17 @@ def _help_of(variable: str) -> str:
     raise LookupError(f"No setting is read from {variable}.")
 
 
-def environment_argument(command: F) -> F:
+def environment_argument(command: Decorated) -> Decorated:
     """The ENV argument: a configured environment name."""
     return click.argument("environment", metavar="ENV")(command)
 
 
-def collection_argument(command: F) -> F:
+def collection_argument(command: Decorated) -> Decorated:
     """The COLLECTION argument: created on first import."""
     return click.argument("collection")(command)
 
 
-def data_dir_option(command: F) -> F:
+def data_dir_option(command: Decorated) -> Decorated:
     """--data-dir, overriding DATASOURCE_DATA_DIR for this command."""
     return click.option(
         "--data-dir",
