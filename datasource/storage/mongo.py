@@ -97,7 +97,6 @@ logger = logging.getLogger(__name__)
 
 COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _DATABASE_NAME = re.compile(r"[^/\\. \"$*<>:|?\x00]{1,63}")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
 _TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
 
@@ -297,12 +296,10 @@ class MongoStore:
         with self._call("list_collections"):
             database = self._database()
             listed = []
-            for stored_name in database.list_collection_names():
-                if stored_name.startswith("system."):
-                    continue
+            for stored_name, name in _api_collections(database):
                 count = database[stored_name].count_documents({})
                 if count:
-                    listed.append(CollectionInfo(decode_collection(stored_name), count))
+                    listed.append(CollectionInfo(name, count))
         return sorted(listed, key=lambda info: info.name)
 
     def drop_collection(self, collection: str) -> bool:
@@ -318,13 +315,16 @@ class MongoStore:
         return True
 
     def drop_all(self) -> None:
-        """Drop every collection of the database (the database itself stays, so
-        a user with the readWrite role suffices)."""
+        """Drop every collection of the environment.
+
+        The database itself stays, so a user with the readWrite role suffices;
+        collections whose names the API cannot use (other tools', MongoDB's
+        own) stay too.
+        """
         with self._call("drop_all"):
             database = self._database()
-            for stored_name in database.list_collection_names():
-                if not stored_name.startswith("system."):
-                    database.drop_collection(stored_name)
+            for stored_name, _ in _api_collections(database):
+                database.drop_collection(stored_name)
         with self._lock:
             self._prepared.clear()
             self._query_counts.clear()
@@ -686,6 +686,17 @@ def _check_collection_name(name: str) -> None:
             f"The collection name {name!r} is invalid: use a letter, digit or "
             "underscore, then up to 63 letters, digits, '_', '.' or '-'."
         )
+
+
+def _api_collections(database: Any) -> list[tuple[str, str]]:
+    """The stored and API names of the database's collections that the API
+    can name (MongoDB's own ``system.`` collections excluded)."""
+    names = [
+        (stored_name, decode_collection(stored_name))
+        for stored_name in database.list_collection_names()
+        if not stored_name.startswith("system.")
+    ]
+    return [(stored, name) for stored, name in names if COLLECTION_NAME.fullmatch(name)]
 
 
 def _check_path(path: tuple[str, ...]) -> None:

@@ -323,6 +323,16 @@ def test_list_collections_escaped_collection_names_listed_as_given(store):
     assert store.drop_collection("system.x") is True
 
 
+def test_drop_all_other_collections_of_database_stay(store, raw):
+    store.insert_one("books", {"id": 1})
+    raw["not an api name"].insert_one({"x": 1})
+
+    store.drop_all()
+
+    assert raw.list_collection_names() == ["not an api name"]
+    assert store.list_collections() == []
+
+
 @pytest.mark.parametrize("name", ["", "-x", "a/b", "a$b", "x" * 65])
 def test_find_invalid_collection_name_raises_invalid_request(store, name):
     with pytest.raises(InvalidRequest):
