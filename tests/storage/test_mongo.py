@@ -51,15 +51,28 @@ SERVER_URL = os.environ.get("DATASOURCE_TEST_MONGODB_URL", "")
 ENGINES = ["mongomock", *(["server"] if SERVER_URL else [])]
 
 
+def without_database(url):
+    """The URL naming no database (a named one would win over the test's own),
+    authenticating against the one it named."""
+    scheme, _, rest = url.partition("://")
+    hosts, _, options = rest.partition("?")
+    hosts, _, database = hosts.partition("/")
+    if database and "authsource=" not in options.lower():
+        options = "&".join(filter(None, [options, f"authSource={database}"]))
+    return f"{scheme}://{hosts}/?{options}"
+
+
 @pytest.fixture(params=ENGINES)
 def engine(request):
-    """A MongoDB client (mongomock, or a real server) and a fresh database name."""
+    """A MongoDB client (mongomock, or a real server), the URL of the store and
+    a fresh database name."""
     name = f"datasource_test_{uuid.uuid4().hex}"
     if request.param == "mongomock":
         yield mongomock.MongoClient(), "mongodb://standin.invalid/", name
         return
-    client = pymongo.MongoClient(SERVER_URL, serverSelectionTimeoutMS=5000)
-    yield client, SERVER_URL, name
+    url = without_database(SERVER_URL)
+    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000)
+    yield client, url, name
     client.drop_database(name)
     client.close()
 
@@ -552,6 +565,25 @@ def test_store_uses_database_of_url():
 
     assert client["shop"]["books"].count_documents({}) == 1
     assert store.database_name == "shop"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("mongodb://h/db", "mongodb://h/?authSource=db", id="database"),
+        pytest.param(
+            "mongodb://h/db?tls=true",
+            "mongodb://h/?tls=true&authSource=db",
+            id="options",
+        ),
+        pytest.param(
+            "mongodb://h/?authSource=admin", "mongodb://h/?authSource=admin", id="none"
+        ),
+    ],
+)
+def test_without_database_url_names_no_database(url, expected):
+    assert without_database(url) == expected
+    assert database_name(without_database(url), "test", "own") == "own"
 
 
 @pytest.mark.parametrize(
