@@ -55,6 +55,8 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.url_map.converters["environment"] = EnvironmentConverter
+    # An empty segment is a 404 problem, not a redirect to another resource.
+    app.url_map.merge_slashes = False
 
     registry = Environments(config)
     install(app, config, registry)

@@ -15,7 +15,13 @@ from urllib.parse import quote
 from flask import url_for
 
 from datasource.api.http import check_if_match, has_if_match, is_create_only
-from datasource.api.names import check_new_id, id_text, is_addressable, typed_id
+from datasource.api.names import (
+    check_new_id,
+    check_path_id,
+    id_text,
+    is_addressable,
+    typed_id,
+)
 from datasource.api.patching import Patch
 from datasource.errors import (
     DatasourceError,
@@ -117,7 +123,8 @@ def replace_document(
     """
     document = _with_path_id(body, document_id)
     if is_create_only():
-        return ReplaceResult(_insert_only(store, collection, document), True)
+        stored = _insert_only(store, collection, document_id, document)
+        return ReplaceResult(stored, True)
     if has_if_match():
         return _replace_if_match(store, collection, document_id, document)
 
@@ -128,7 +135,7 @@ def replace_document(
             collection, document_id, document, upsert=is_addressable(document_id)
         )
     except DocumentNotFound:
-        check_new_id(document_id)
+        check_path_id(document_id)
         raise
 
 
@@ -147,8 +154,10 @@ def _with_path_id(body: Document, document_id: str) -> Document:
     return body
 
 
-def _insert_only(store: Store, collection: str, document: Document) -> StoredDocument:
-    check_new_id(document["id"])
+def _insert_only(
+    store: Store, collection: str, document_id: str, document: Document
+) -> StoredDocument:
+    check_path_id(document_id)
     try:
         return store.insert_one(collection, document)
     except DuplicateDocument:

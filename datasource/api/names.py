@@ -21,6 +21,7 @@ __all__ = [
     "EnvironmentConverter",
     "check_collection_name",
     "check_new_id",
+    "check_path_id",
     "id_text",
     "is_addressable",
     "typed_id",
@@ -81,6 +82,18 @@ def check_new_id(value: Any, pointer: str = "/id") -> None:
         raise InvalidDocument(
             f"The id at {pointer} is not usable: {message}",
             errors=[ErrorDetail(pointer, message)],
+        )
+
+
+def check_path_id(document_id: str) -> None:
+    """Check the id in a URL that is about to name a new document.
+
+    :raises InvalidDocument: saying why the id cannot be used.
+    """
+    message = _id_problem(document_id)
+    if message is not None:
+        raise InvalidDocument(
+            f"The URL cannot create a document with this id: {message}"
         )
 
 

@@ -206,10 +206,21 @@ def test_put_and_get_id_needing_encoding_round_trip(client, path, document_id):
     ["/test/books/a%2Fb", "/test/books/a/b", "/test/books/a%2F"],
     ids=["encoded-slash", "literal-slash", "trailing-encoded-slash"],
 )
-def test_put_id_with_slash_returns_400(client, assert_problem, path):
-    problem = assert_problem(client.put(path, json={}), 400)
+@pytest.mark.parametrize(
+    "headers", [{}, {"If-None-Match": "*"}], ids=["upsert", "create-only"]
+)
+def test_put_id_with_slash_returns_400(client, assert_problem, path, headers):
+    problem = assert_problem(client.put(path, json={}, headers=headers), 400)
 
     assert "'/'" in problem["detail"]
+    assert client.get("/test/books").get_json() == []
+
+
+@pytest.mark.parametrize("segment", [".", ".."])
+def test_put_dot_segment_id_returns_400(client, assert_problem, segment):
+    problem = assert_problem(client.put(f"/test/books/{segment}", json={}), 400)
+
+    assert "cannot be addressed in a URL" in problem["detail"]
 
 
 def test_post_id_with_slash_returns_400(client, assert_problem):

@@ -209,7 +209,9 @@ def test_options_answers_everywhere_with_allow(client, path):
     assert "OPTIONS" in response.headers["Allow"]
 
 
-@pytest.mark.parametrize("path", ["/-/nothing", "/-/health/x", "/-", "/-/"])
+@pytest.mark.parametrize(
+    "path", ["/-/nothing", "/-/health/x", "/-", "/-/", "/test//books", "/test/books//1"]
+)
 def test_server_paths_never_reach_environments(client, assert_problem, path):
     problem = assert_problem(client.get(path), 404)
 
