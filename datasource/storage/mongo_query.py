@@ -23,6 +23,12 @@ not equal, and the differences are closed here, on the server side:
 - Object equality ignores key order; MongoDB compares objects in stored key
   order, so an object operand also matches every reordering of its keys (up
   to ``MAX_KEY_ORDERS`` of them).
+- An array operand is asked for with both ``$in`` and ``$eq``: on MongoDB
+  either one matches the whole array and its elements, on mongomock each
+  only one of the two.
+
+One difference stays on mongomock alone: inside an array or object operand it
+still equates ``true`` with ``1`` and ``false`` with ``0``.
 """
 
 from __future__ import annotations
@@ -48,12 +54,14 @@ from datasource.query import (
 from datasource.storage.mongo_names import encode_document, encode_field, encode_path
 
 __all__ = [
+    "LAST_CASED",
     "MAX_KEY_ORDERS",
+    "caseless_pattern",
     "native_sort",
     "projection",
     "sort_pipeline",
-    "unusual_sort_values",
     "to_filter",
+    "unusual_sort_values",
 ]
 
 # The key orders an object operand is matched in, at most; beyond it only the
@@ -68,7 +76,8 @@ _NOTHING: dict[str, Any] = {"_id": {"$in": []}}
 # ADLAM CAPITAL LETTER SHA); a test checks it against the running Python.
 LAST_CASED = 0x1E921
 
-# Characters whose lower-case form has more than one character, by that form.
+# Characters whose lower-case form has more than one character, by that form
+# (only U+0130; a test checks it).
 _MULTI_LOWER = {"\u0069\u0307": "\u0130"}
 
 Document = dict[str, Any]
