@@ -16,8 +16,8 @@ from flask import url_for
 
 from datasource.api.http import check_if_match, has_if_match, is_create_only
 from datasource.api.names import (
-    check_new_id,
     check_path_id,
+    find_id_problem,
     id_text,
     is_addressable,
     typed_id,
@@ -84,6 +84,10 @@ def read_document(store: Store, collection: str, document_id: str) -> StoredDocu
 def check_new_documents(documents: list[Any]) -> None:
     """Check every element of a POSTed array before any is written.
 
+    An empty array is refused: it would create nothing, and sending one is
+    far more often a client's mistake than an intent.
+
+    :raises InvalidRequest: for an empty array.
     :raises InvalidDocument: naming each failing element by its JSON Pointer.
     """
     if not documents:
@@ -96,7 +100,7 @@ def check_new_documents(documents: list[Any]) -> None:
     if errors:
         raise InvalidDocument(
             f"{len(errors)} of the {len(documents)} documents cannot be created, "
-            "so none was; see errors.",
+            "so none was created; see errors.",
             errors=errors,
         )
 
@@ -104,13 +108,10 @@ def check_new_documents(documents: list[Any]) -> None:
 def _element_problem(index: int, item: Any) -> ErrorDetail | None:
     if not isinstance(item, dict):
         return ErrorDetail(f"/{index}", "Each element must be a JSON object.")
-    if "id" not in item:
+    message = find_id_problem(item["id"]) if "id" in item else None
+    if message is None:
         return None
-    try:
-        check_new_id(item["id"], f"/{index}/id")
-    except InvalidDocument as exc:
-        return exc.errors[0]
-    return None
+    return ErrorDetail(f"/{index}/id", message)
 
 
 def replace_document(

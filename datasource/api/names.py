@@ -22,6 +22,7 @@ __all__ = [
     "check_collection_name",
     "check_new_id",
     "check_path_id",
+    "find_id_problem",
     "id_text",
     "is_addressable",
     "typed_id",
@@ -71,17 +72,16 @@ def typed_id(segment: str) -> DocumentId:
     return segment
 
 
-def check_new_id(value: Any, pointer: str = "/id") -> None:
-    """Check an id a client gives a new document.
+def check_new_id(value: Any) -> None:
+    """Check the id a request body gives a new document.
 
-    :param pointer: the JSON Pointer of the id in the request body.
-    :raises InvalidDocument: naming the pointer and what is wrong.
+    :raises InvalidDocument: saying what is wrong with it.
     """
-    message = _id_problem(value)
+    message = find_id_problem(value)
     if message is not None:
         raise InvalidDocument(
-            f"The id at {pointer} is not usable: {message}",
-            errors=[ErrorDetail(pointer, message)],
+            f"The body's id is not usable: {message}",
+            errors=[ErrorDetail("/id", message)],
         )
 
 
@@ -90,7 +90,7 @@ def check_path_id(document_id: str) -> None:
 
     :raises InvalidDocument: saying why the id cannot be used.
     """
-    message = _id_problem(document_id)
+    message = find_id_problem(document_id)
     if message is not None:
         raise InvalidDocument(
             f"The URL cannot create a document with this id: {message}"
@@ -99,10 +99,11 @@ def check_path_id(document_id: str) -> None:
 
 def is_addressable(document_id: str) -> bool:
     """True when a URL segment can carry this id back to the server."""
-    return _id_problem(document_id) is None
+    return find_id_problem(document_id) is None
 
 
-def _id_problem(value: Any) -> str | None:
+def find_id_problem(value: Any) -> str | None:
+    """What makes ``value`` unusable as the id of a new document, or None."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         return (
             f"an id must be a string or an integer, not {type(value).__name__} "
