@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import reference
 
+from datasource.extjson import decode_document
 from datasource.query import (
     And,
     Comparison,
@@ -573,26 +574,10 @@ def test_find_fields_returns_projected_documents(store, fixture, fields, expecte
 # The done-when checks of the query-language issue, on the real exports.
 
 
-def _decode_export_value(value):
-    """The two wrappers these exports use: ``$oid`` and ``$date``."""
-    from datetime import UTC, datetime
-
-    if isinstance(value, dict) and value.keys() == {"$oid"}:
-        return value["$oid"]
-    if isinstance(value, dict) and value.keys() == {"$date"}:
-        moment = datetime.strptime(value["$date"], "%Y-%m-%dT%H:%M:%S.%f%z")
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return value
-
-
 def read_export(name):
-    """The documents of a mongoexport file, ``_id`` renamed to ``id``."""
-    documents = []
+    """The documents of a mongoexport file, decoded as the importer does."""
     with (DATA / name).open(encoding="utf-8") as lines:
-        for line in lines:
-            raw = json.loads(line, object_hook=_decode_export_value)
-            documents.append({"id": raw.pop("_id"), **raw})
-    return documents
+        return [decode_document(json.loads(line)) for line in lines]
 
 
 def id_order(document_id):
