@@ -65,7 +65,7 @@ class WriteConflict(DatasourceError):
 def document_url(environment: str, collection: str, document_id: DocumentId) -> str:
     """The absolute URL of a document, its id percent-encoded as one segment."""
     collection_url = url_for(
-        "collections.list_documents",
+        "collections.collection",
         environment=environment,
         collection=collection,
         _external=True,
