@@ -21,7 +21,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from datasource.api.tracing import current_request_id
+from datasource.api.tracing import current_request_id, loggable_path
 from datasource.errors import DatasourceError
 from datasource.jsonio import encode_json
 
@@ -136,7 +136,7 @@ def _unexpected_problem(exc: Exception) -> Response:
     logger.exception(
         "unexpected failure in %s %s, request_id=%s",
         request.method,
-        request.path,
+        loggable_path(),
         request_id,
         exc_info=exc,
     )

@@ -15,13 +15,21 @@ from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 
-__all__ = ["REQUEST_ID_HEADER", "current_request_id", "install_tracing"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "current_request_id",
+    "install_tracing",
+    "loggable_path",
+]
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _MAX_REQUEST_ID_LENGTH = 128
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._:-]")
+# Printable characters stay readable in the log; anything else, line breaks
+# included, is percent-encoded so that a path cannot forge a log line.
+_LOGGED_PATH_SAFE = "/:@-._~!$&'()*+,;="
 
 
 def install_tracing(app: Flask) -> None:
@@ -32,10 +40,16 @@ def install_tracing(app: Flask) -> None:
 
 def current_request_id() -> str:
     """The id of the request being handled, chosen on first use."""
-    if "request_id" not in g:
-        g.request_id = _choose_request_id(request.headers.get(REQUEST_ID_HEADER))
-    request_id: str = g.request_id
+    request_id: str | None = g.get("request_id")
+    if request_id is None:
+        request_id = _choose_request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.request_id = request_id
     return request_id
+
+
+def loggable_path() -> str:
+    """The request path, percent-encoded where it could break a log line."""
+    return quote(request.path, safe=_LOGGED_PATH_SAFE)
 
 
 def _choose_request_id(sent: str | None) -> str:
@@ -46,19 +60,18 @@ def _choose_request_id(sent: str | None) -> str:
 
 def _start_request() -> None:
     g.request_started = time.perf_counter()
-    current_request_id()
 
 
 def _finish_request(response: Response) -> Response:
     request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
 
-    started = g.get("request_started", time.perf_counter())
-    duration_ms = (time.perf_counter() - started) * 1000
+    started = g.get("request_started")
+    duration_ms = 0.0 if started is None else (time.perf_counter() - started) * 1000
     logger.info(
         "%s %s %d %.1fms request_id=%s",
         request.method,
-        quote(request.path, safe="/:@-._~!$&'()*+,;="),
+        loggable_path(),
         response.status_code,
         duration_ms,
         request_id,
