@@ -114,6 +114,7 @@ def parse_query(args: Iterable[tuple[str, str]]) -> Query:
     reserved: dict[str, str] = {}
     filters: list[Filter] = []
     for name, value in args:
+        _check_text(name, value)
         if name in RESERVED_PARAMETERS:
             _keep_once(reserved, name, value)
         else:
@@ -182,6 +183,27 @@ def _keep_once(reserved: dict[str, str], name: str, value: str) -> None:
             f"({reserved[name]!r} and {value!r}); give it once.",
         )
     reserved[name] = value
+
+
+def _check_text(name: str, value: str) -> None:
+    """Refuse lone surrogates, which no store can encode as UTF-8."""
+    if _is_unicode(name) and _is_unicode(value):
+        return
+    shown = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    raise _invalid(
+        shown,
+        f"The query parameter {shown!r} holds a lone surrogate, which is not "
+        "text; send the name and value as UTF-8.",
+    )
+
+
+def _is_unicode(text: str) -> bool:
+    """True when the text encodes as UTF-8 (it has no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _invalid(parameter: str, detail: str) -> InvalidQuery:
@@ -350,6 +372,12 @@ def _parse_where(text: str) -> Filter:
             f"send a JSON object such as {_WHERE_EXAMPLE}.",
         ) from None
     _check_depth(value)
+    if not _is_unicode(json.dumps(value, ensure_ascii=False)):
+        raise _invalid(
+            "where",
+            "The parameter 'where' holds a lone surrogate escape such as \\ud800, "
+            "which is not text; write each character as itself or as a valid pair.",
+        )
     return parse_filter(value)
 
 

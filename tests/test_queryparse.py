@@ -272,6 +272,10 @@ def test_parse_query_where_keeps_json_types():
     )
 
 
+def test_parse_query_where_surrogate_pair_is_one_character():
+    assert only_filter([("where", '{"a": "\\ud83d\\ude00"}')]) == eq("a", "😀")
+
+
 def test_parse_query_where_integer_beyond_int64_becomes_float():
     assert only_filter([("where", '{"a": 18446744073709551616}')]) == eq(
         "a", 18446744073709551616.0
@@ -489,6 +493,34 @@ ERROR_CASES = [
         "The parameter 'where' is not valid JSON (nested too deeply): "
         '"' + "[" * 57 + '..."; send a JSON object such as {"status": "MEAP"}.',
         id="where-recursion",
+    ),
+    pytest.param(
+        [("title", "a\ud800")],
+        "title",
+        "The query parameter 'title' holds a lone surrogate, which is not text; "
+        "send the name and value as UTF-8.",
+        id="lone-surrogate-value",
+    ),
+    pytest.param(
+        [("ti\udc80tle", "a")],
+        "ti\\udc80tle",
+        "The query parameter 'ti\\\\udc80tle' holds a lone surrogate, which is "
+        "not text; send the name and value as UTF-8.",
+        id="lone-surrogate-name",
+    ),
+    pytest.param(
+        _where('{"title": {"$in": ["\\ud800"]}}'),
+        "where",
+        "The parameter 'where' holds a lone surrogate escape such as \\ud800, "
+        "which is not text; write each character as itself or as a valid pair.",
+        id="where-lone-surrogate",
+    ),
+    pytest.param(
+        _where('{"\\udfff": 1}'),
+        "where",
+        "The parameter 'where' holds a lone surrogate escape such as \\ud800, "
+        "which is not text; write each character as itself or as a valid pair.",
+        id="where-lone-surrogate-key",
     ),
     pytest.param(
         _where('["MEAP"]'),
