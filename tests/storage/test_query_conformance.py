@@ -300,6 +300,10 @@ QUERY_STRING_CASES = [
     case("sortable", [("offset", "20")], [], 13),
     case("sortable", [("offset", "12"), ("limit", "5")], [13], 13),
     case("sortable", [("v[gte]", "a"), ("sort", "-v"), ("limit", "2")], [12, 2], 3),
+    # Objects, then arrays, then booleans; objects and arrays tie among
+    # themselves and fall back to the id.
+    case("mixed", [("sort", "n")], [6, 7, 10, 1, 2, 3, 4, 9, 8, 12, 11, 5]),
+    case("mixed", [("sort", "-n")], [5, 11, 8, 12, 9, 4, 3, 2, 1, 10, 6, 7]),
     case("people", [("sort", "last,-age")], ["b", "e", "d", "a", "c"]),
     case("people", [("sort", "-last,first")], ["d", "a", "c", "e", "b"]),
     case("people", [("sort", "age")], ["e", "b", "c", "a", "d"]),
