@@ -38,8 +38,11 @@ from datasource.query import (
 
 __all__ = [
     "FIELD_OPERATORS",
+    "MAX_OFFSET",
+    "MAX_WHERE_DEPTH",
     "RESERVED_PARAMETERS",
     "WHERE_OPERATORS",
+    "parse_field_filter",
     "parse_filter",
     "parse_query",
 ]
