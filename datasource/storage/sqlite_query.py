@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -43,6 +44,8 @@ from datasource.query import (
 )
 
 __all__ = [
+    "ELEMENT_RANK",
+    "FieldIndex",
     "Translation",
     "canonical_json",
     "index_columns",
@@ -70,16 +73,35 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
-# How a kind of operand is recognised at the top level (by rank) and inside
-# an array (by json_each's type column).
-_DIRECT_RANK = {"number": 1, "string": 2, "object": 3, "array": 4, "boolean": 5}
-_ELEMENT_TYPES = {
-    "number": "('integer', 'real')",
-    "string": "('text')",
-    "object": "('object')",
-    "array": "('array')",
-    "boolean": "('true', 'false')",
-}
+# The type rank of each kind of operand.
+_RANK = {"null": 0, "number": 1, "string": 2, "object": 3, "array": 4, "boolean": 5}
+
+# The rank of an array element from json_each's type column.
+ELEMENT_RANK = (
+    "CASE type WHEN 'integer' THEN 1 WHEN 'real' THEN 1 WHEN 'text' THEN 2 "
+    "WHEN 'object' THEN 3 WHEN 'array' THEN 4 WHEN 'true' THEN 5 "
+    "WHEN 'false' THEN 5 ELSE 0 END"
+)
+
+# A test of one array element, given the SQL of its rank and of its value.
+ElementTest = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class FieldIndex:
+    """The indexes a store keeps for one field path.
+
+    ``name`` is the expression index over (rank, value, id); the elements of
+    array values live in the table ``elements``, in the rows whose ``x`` is
+    ``number``, with columns ``rank``, ``value`` and ``doc`` (a rowid).
+    """
+
+    name: str
+    number: int
+    elements: str
+
+
+_NO_INDEXES: Mapping[Path, FieldIndex] = MappingProxyType({})
 
 
 def json_path(path: Path) -> str:
@@ -142,7 +164,7 @@ class Translation:
 
 def translate_query(
     query: Query,
-    indexed: Collection[Path] = (),
+    indexed: Mapping[Path, FieldIndex] = _NO_INDEXES,
     has_arrays: Callable[[Path], bool] | None = None,
 ) -> Translation:
     """Translate the filter and sort of a query (the page is bound by the caller).
@@ -161,7 +183,7 @@ def translate_query(
 
 def translate_filter(
     node: Filter | None,
-    indexed: Collection[Path] = (),
+    indexed: Mapping[Path, FieldIndex] = _NO_INDEXES,
     has_arrays: Callable[[Path], bool] | None = None,
 ) -> Translation:
     """Translate a filter alone (for counting); ``order_by`` is the id."""
@@ -173,7 +195,9 @@ class _Builder:
     """Builds SQL text while collecting the values it binds."""
 
     def __init__(
-        self, indexed: Collection[Path], has_arrays: Callable[[Path], bool] | None
+        self,
+        indexed: Mapping[Path, FieldIndex],
+        has_arrays: Callable[[Path], bool] | None,
     ) -> None:
         self.params: dict[str, Any] = {}
         self._indexed = indexed
@@ -259,21 +283,17 @@ class _Builder:
         path_sql = self.path(path)
         rank, value = _rank_sql(path_sql), _value_sql(path_sql)
         direct: list[str] = []
-        element: list[str] = []
+        element: list[ElementTest] = []
         for kind, values in _group_operands(operands).items():
-            if kind == "null":
-                direct.append(f"{rank} = 0")
-                element.append("type = 'null'")
-                continue
             names = ", ".join(self.bind(item) for item in values)
-            tested = _tested_value(kind, value, path_sql)
-            direct.append(f"({rank} = {_DIRECT_RANK[kind]} AND {tested} IN ({names}))")
-            element.append(_element_test(kind, names))
+            direct.append(
+                _equality_test(kind, names, rank, _tested(kind, value, path_sql))
+            )
+            element.append(functools.partial(_element_equality, kind, names))
         if not direct:
             return "0"
-        if self._may_hold_arrays(path):
-            direct.append(_any_element(rank, path_sql, " OR ".join(element)))
-        return "(" + " OR ".join(direct) + ")"
+
+        return self._or_elements(path, " OR ".join(direct), path_sql, *element)
 
     def _may_hold_arrays(self, path: Path) -> bool:
         """False only when an index shows no document has an array there."""
@@ -284,13 +304,29 @@ class _Builder:
         return self._array_paths[path]
 
     def _or_elements(
-        self, path: Path, direct: str, path_sql: str, condition: str
+        self, path: Path, direct: str, path_sql: str, *tests: ElementTest
     ) -> str:
-        """The direct test, or-ed with the test of an array's elements."""
+        """The direct test, or-ed with tests of an array's elements.
+
+        On an indexed field the elements come from its element table, one
+        index lookup per test; elsewhere json_each walks each array.
+        """
         if not self._may_hold_arrays(path):
-            return direct
-        element = _any_element(_rank_sql(path_sql), path_sql, condition)
-        return f"({direct} OR {element})"
+            return f"({direct})"
+        index = self._indexed.get(path)
+        if index is not None:
+            elements = [
+                f"rowid IN (SELECT doc FROM {index.elements} "
+                f"WHERE x = {index.number} AND {test('rank', 'value')})"
+                for test in tests
+            ]
+        else:
+            any_test = " OR ".join(test(ELEMENT_RANK, "value") for test in tests)
+            elements = [
+                f"({_rank_sql(path_sql)} = 4 AND EXISTS (SELECT 1 FROM "
+                f"json_each(body, {path_sql}) WHERE {any_test}))"
+            ]
+        return f"({direct} OR {' OR '.join(elements)})"
 
     def range(self, path: Path, symbol: str, operand: Any) -> str:
         """Compare numbers with numbers or strings with strings, elements too."""
@@ -300,8 +336,13 @@ class _Builder:
         name = self.bind(_bindable(operand))
         path_sql = self.path(path)
         rank, value = _rank_sql(path_sql), _value_sql(path_sql)
-        direct = f"({rank} = {_DIRECT_RANK[kind]} AND {value} {symbol} {name})"
-        element = f"type IN {_ELEMENT_TYPES[kind]} AND value {symbol} {name}"
+        direct = f"({rank} = {_RANK[kind]} AND {value} {symbol} {name})"
+
+        def element(element_rank: str, element_value: str) -> str:
+            return (
+                f"({element_rank} = {_RANK[kind]} AND {element_value} {symbol} {name})"
+            )
+
         return self._or_elements(path, direct, path_sql, element)
 
     def exists(self, path: Path, operand: Any) -> str:
@@ -319,7 +360,10 @@ class _Builder:
         path_sql = self.path(node.path)
         rank, value = _rank_sql(path_sql), _value_sql(path_sql)
         direct = f"({rank} = 2 AND {function}({name}, {value}))"
-        element = f"type = 'text' AND {function}({name}, value)"
+
+        def element(element_rank: str, element_value: str) -> str:
+            return f"({element_rank} = 2 AND {function}({name}, {element_value}))"
+
         return self._or_elements(node.path, direct, path_sql, element)
 
     def search(self, text: Any) -> str:
@@ -347,13 +391,6 @@ class _Builder:
             terms.append(_value_sql(path_sql) + direction)
         terms.append("id")
         return ", ".join(terms)
-
-
-def _any_element(rank: str, path_sql: str, condition: str) -> str:
-    return (
-        f"({rank} = 4 AND EXISTS (SELECT 1 FROM json_each(body, {path_sql}) "
-        f"WHERE {condition}))"
-    )
 
 
 def _operand_list(node: Comparison) -> Sequence[Any]:
@@ -403,19 +440,28 @@ def _bindable(value: Any) -> Any:
     return value
 
 
-def _tested_value(kind: str, value_sql: str, path_sql: str) -> str:
+def _tested(kind: str, value_sql: str, path_sql: str) -> str:
     """What an operand of this kind is compared with at the top level."""
     if kind in ("object", "array"):
         return f"ds_canonical(json_extract(body, {path_sql}))"
     return value_sql
 
 
-def _element_test(kind: str, names: str) -> str:
+def _equality_test(kind: str, names: str, rank: str, tested: str) -> str:
+    """The value has the operand's rank and equals one of the operands."""
+    if kind == "null":
+        return f"{rank} = 0"
+    return f"({rank} = {_RANK[kind]} AND {tested} IN ({names}))"
+
+
+def _element_equality(
+    kind: str, names: str, element_rank: str, element_value: str
+) -> str:
+    if kind == "null":
+        return f"{element_rank} = 0"
     if kind in ("object", "array"):
-        return f"(type IN {_ELEMENT_TYPES[kind]} AND ds_canonical(value) IN ({names}))"
-    if kind == "boolean":
-        return f"(type IN ('true', 'false') AND value IN ({names}))"
-    return f"(type IN {_ELEMENT_TYPES[kind]} AND value IN ({names}))"
+        element_value = f"ds_canonical({element_value})"
+    return f"({element_rank} = {_RANK[kind]} AND {element_value} IN ({names}))"
 
 
 def _text_function(node: Comparison) -> tuple[str, str]:

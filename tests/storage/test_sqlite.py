@@ -21,7 +21,11 @@ from datasource.errors import (
 )
 from datasource.query import Comparison, Query, Regex, Search, SortKey
 from datasource.storage.sqlite import SQLiteStore
-from datasource.storage.sqlite_query import register_functions, translate_query
+from datasource.storage.sqlite_query import (
+    FieldIndex,
+    register_functions,
+    translate_query,
+)
 
 
 @pytest.fixture
@@ -51,20 +55,31 @@ def _table(database: Path, collection: str) -> str:
     return f"c_{row[0]}"
 
 
-def _indexed_paths(database: Path, collection: str) -> set[tuple[str, ...]]:
+def _field_indexes(database: Path, collection: str) -> dict[tuple, FieldIndex]:
+    """The indexed paths of a collection, read from the catalog tables."""
     with _raw(database) as connection:
         rows = connection.execute(
-            "SELECT i.path FROM catalog_indexes AS i JOIN catalog_collections AS c "
-            "ON c.id = i.collection_id WHERE c.name = ?",
+            "SELECT c.id, i.id, i.path FROM catalog_indexes AS i "
+            "JOIN catalog_collections AS c ON c.id = i.collection_id "
+            "WHERE c.name = ?",
             (collection,),
         ).fetchall()
-    return {tuple(json.loads(row[0])) for row in rows}
+    return {
+        tuple(json.loads(path)): FieldIndex(
+            f"c_{table}_x{number}", number, f"c_{table}_e"
+        )
+        for table, number, path in rows
+    }
+
+
+def _indexed_paths(database: Path, collection: str) -> set[tuple[str, ...]]:
+    return set(_field_indexes(database, collection))
 
 
 def _plan(database: Path, collection: str, query: Query) -> str:
     """SQLite's plan for the page query the store runs, as one text."""
-    indexed = _indexed_paths(database, collection)
-    translation = translate_query(query, indexed, lambda path: False)
+    indexes = _field_indexes(database, collection)
+    translation = translate_query(query, indexes, lambda path: False)
     sql = (
         f"SELECT id FROM {_table(database, collection)} WHERE {translation.where} "
         f"ORDER BY {translation.order_by} LIMIT 20"
