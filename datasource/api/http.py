@@ -154,6 +154,7 @@ def document_headers(document: StoredDocument) -> dict[str, str]:
 
 
 def has_if_match() -> bool:
+    """True when the client made its write conditional with ``If-Match``."""
     return "If-Match" in request.headers
 
 
