@@ -12,7 +12,9 @@ Any gunicorn flag still wins over this file, on the command line or in
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 
 def _cpu_count() -> int:
@@ -57,7 +59,36 @@ keepalive = 5
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 
+# No control socket (gunicorn 24+ opens one at $HOME/.gunicorn/gunicorn.ctl by
+# default): every server on a machine would take over that one path, and the
+# platform, not a socket, manages these processes. Older gunicorns ignore it.
+control_socket_disable = True
+
 # The application logs one line per request itself (logger datasource.*);
 # gunicorn's access log would repeat it. Errors go to stderr.
 accesslog = None
 errorlog = "-"
+
+
+def _log_application_to_stderr() -> None:
+    """Give the ``datasource`` loggers a stderr handler, as gunicorn's own have.
+
+    The package adds no handlers (the host decides where logs go), so under
+    gunicorn its request lines would be dropped. This runs when gunicorn reads
+    this file, before the application is loaded, so start-up lines show too.
+    DATASOURCE_LOG_LEVEL=WARNING silences the request lines.
+    """
+    logger = logging.getLogger("datasource")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "%Y-%m-%d %H:%M:%S %z",
+        )
+    )
+    logger.addHandler(handler)
+
+
+_log_application_to_stderr()

@@ -7,11 +7,14 @@ bench/results/ (git-ignored).
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from bench import loadgen, peers, report, runner
+from bench.runner import RunSettings
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,8 +34,25 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds each.")
     parser.add_argument("--warmup", type=float, default=2.0, help="Seconds before.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="Measure every scenario this many times and keep the best (default 1).",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections.")
+    parser.add_argument(
+        "--indexes",
+        default="pageCount,title",
+        help="Fields of books the server is configured to index, built after the "
+        "import (default: pageCount,title, the list query's; empty for none).",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the working directory (data, logs, scripts) and print its path.",
+    )
     parser.add_argument(
         "--granian",
         action="store_true",
@@ -52,38 +72,54 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def build_settings(arguments: argparse.Namespace, work_dir: Path) -> RunSettings:
+    """The run the command line asks for."""
+    sizes = tuple(int(text) for text in arguments.sizes.split(",") if text)
+    return RunSettings(
+        sizes=sizes + ((1_000_000,) if arguments.million else ()),
+        servers=("gunicorn", "granian") if arguments.granian else ("gunicorn",),
+        load=loadgen.LoadSettings(
+            duration=arguments.duration,
+            warmup=arguments.warmup,
+            threads=arguments.threads,
+            connections=arguments.connections,
+        ),
+        json_server=arguments.json_server,
+        work_dir=work_dir,
+        cache_dir=arguments.cache_dir,
+        rounds=max(1, arguments.rounds),
+        indexes=tuple(field for field in arguments.indexes.split(",") if field),
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run every requested size and print and save the results."""
     arguments = parse_arguments(argv)
-    sizes = tuple(int(text) for text in arguments.sizes.split(",") if text)
-    sizes += (1_000_000,) if arguments.million else ()
-    load = loadgen.LoadSettings(
-        duration=arguments.duration,
-        warmup=arguments.warmup,
-        threads=arguments.threads,
-        connections=arguments.connections,
-    )
     wrk = loadgen.ensure_wrk()
+    if arguments.granian:
+        peers.ensure_granian()
     workers, threads = peers.worker_settings()
+    settings = build_settings(
+        arguments, Path(tempfile.mkdtemp(prefix="datasource-bench-"))
+    )
 
-    with tempfile.TemporaryDirectory(prefix="datasource-bench-") as work_dir:
-        settings = runner.RunSettings(
-            sizes=sizes,
-            servers=("gunicorn", "granian") if arguments.granian else ("gunicorn",),
-            load=load,
-            json_server=arguments.json_server,
-            work_dir=Path(work_dir),
-            cache_dir=arguments.cache_dir,
-        )
+    try:
         results = {
             "machine": report.machine(),
             "settings": {
-                **asdict(load),
+                **asdict(settings.load),
+                "rounds": settings.rounds,
+                "indexes": list(settings.indexes),
                 "workers": workers,
                 "threads_per_worker": threads,
             },
-            "sizes": [runner.run_size(settings, wrk, size) for size in sizes],
+            "sizes": [runner.run_size(settings, wrk, size) for size in settings.sizes],
         }
+    finally:
+        if arguments.keep:
+            print(f"working directory kept: {settings.work_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(settings.work_dir, ignore_errors=True)
 
     report.print_table(results)
     print(f"\nresults: {report.write_json(results)}")

@@ -174,7 +174,7 @@ def _summarise(raw: dict[str, float]) -> dict[str, float]:
         "p99_ms": raw["p99_us"] / 1000,
         "mean_ms": round(raw["mean_us"] / 1000, 3),
         "max_ms": raw["max_us"] / 1000,
-        "non_2xx": raw["status"],
+        "http_errors": raw["status"],
         "socket_errors": socket_errors,
         "errors": raw["status"] + socket_errors,
     }

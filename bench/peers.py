@@ -17,13 +17,22 @@ from bench.servers import ROOT, Server, free_port
 
 BIN = Path(sys.executable).parent
 JSON_SERVER_VERSION = "0.17.4"
-SERVERS = ("gunicorn", "granian")
+GRANIAN = "granian>=2.0,<3"
 
 
 def worker_settings() -> tuple[int, int]:
     """The workers and threads per worker that gunicorn.conf.py chooses here."""
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     return int(settings["workers"]), int(settings["threads"])
+
+
+def ensure_granian() -> None:
+    """Install granian into this environment when it is missing (--granian)."""
+    if (BIN / "granian").exists():
+        return
+    command = [sys.executable, "-m", "pip", "install", "--quiet", GRANIAN]
+    print(f"granian is missing: running {' '.join(command)}", file=sys.stderr)
+    subprocess.run(command, check=True)
 
 
 def wsgi_command(server: str, target: str, port: int) -> list[str]:
@@ -43,14 +52,17 @@ def wsgi_command(server: str, target: str, port: int) -> list[str]:
     ]
 
 
-def datasource_server(server: str, data_dir: Path, log_dir: Path) -> Server:
-    """Datasource on its embedded store in ``data_dir``."""
+def datasource_server(
+    server: str, data_dir: Path, log_dir: Path, indexes: tuple[str, ...]
+) -> Server:
+    """Datasource on its embedded store, configured to index ``indexes`` of books."""
     port = free_port()
+    declared = ",".join(f"books.{field}" for field in indexes)
     return Server(
         name=f"datasource on {server}",
         command=wsgi_command(server, "app:app", port),
         port=port,
-        env={"DATASOURCE_DATA_DIR": str(data_dir)},
+        env={"DATASOURCE_DATA_DIR": str(data_dir), "DATASOURCE_INDEXES": declared},
         log_path=log_dir / f"datasource-{server}.log",
         app="datasource",
         kind=server,

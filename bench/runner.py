@@ -29,6 +29,8 @@ class RunSettings:
     json_server: bool
     work_dir: Path
     cache_dir: Path
+    rounds: int = 1
+    indexes: tuple[str, ...] = ()
 
 
 def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
@@ -40,13 +42,17 @@ def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
 
     print(f"\n== {size:,} documents: generating {source.name}", file=sys.stderr)
     result["file_bytes"] = data.write_documents(source, size)
-    result["import"] = import_documents(source, directory / "data", size)
+    result["import"] = import_documents(
+        source, directory / "data", size, settings.indexes
+    )
     data.build_ceiling_database(source, directory / "ceiling.sqlite3")
 
     for server in settings.servers:
         subjects = [
             peers.ceiling_server(server, directory / "ceiling.sqlite3", directory),
-            peers.datasource_server(server, directory / "data", directory),
+            peers.datasource_server(
+                server, directory / "data", directory, settings.indexes
+            ),
         ]
         result["runs"] += measure(settings, wrk, subjects, size)
 
@@ -55,20 +61,34 @@ def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
     return result
 
 
-def import_documents(source: Path, data_dir: Path, size: int) -> dict[str, float]:
-    """Import the file with the project's importer, as ``datasource import`` does."""
+def import_documents(
+    source: Path, data_dir: Path, size: int, indexes: tuple[str, ...]
+) -> dict[str, float]:
+    """Import the file with the project's importer, then build the indexes.
+
+    The import is what ``datasource import`` runs; the indexes are the ones
+    the server is configured with, built once here and timed apart.
+    """
     config = load_config({"DATASOURCE_DATA_DIR": str(data_dir)})
     environments = Environments(config)
     print(f"   importing into {config.store_url('test')}", file=sys.stderr)
-    began = time.perf_counter()
     try:
-        count = import_file(environments.store("test"), "books", source)
+        store = environments.store("test")
+        began = time.perf_counter()
+        count = import_file(store, "books", source)
+        imported = time.perf_counter()
+        for field in indexes:
+            store.ensure_index("books", tuple(field.split(".")))
+        indexed = time.perf_counter()
     finally:
         environments.close()
-    seconds = time.perf_counter() - began
     if count != size:
         raise RuntimeError(f"The import created {count} documents, not {size}.")
-    return {"seconds": round(seconds, 3), "docs_per_s": round(size / seconds, 1)}
+    return {
+        "seconds": round(imported - began, 3),
+        "docs_per_s": round(size / (imported - began), 1),
+        "index_seconds": round(indexed - imported, 3),
+    }
 
 
 def measure(
@@ -84,17 +104,32 @@ def measure(
         for server in servers:
             print(f"   {server.name}: starting", file=sys.stderr)
             server.start(f"{_base(server)}/{data.document_id(0)}")
-        for scenario in loadgen.SCENARIOS:
-            for server in servers:
-                if scenario not in _scenarios(server):
-                    continue
-                result = load_scenario(settings, wrk, server, scenario, size)
-                figures[server.name][scenario] = result
-                print(f"   {server.name}: {scenario} {result}", file=sys.stderr)
+        for _ in range(settings.rounds):
+            for scenario in loadgen.SCENARIOS:
+                _load_in_turn(settings, wrk, servers, scenario, size, figures)
     finally:
         for server in servers:
             server.stop()
     return [_run_figures(server, figures[server.name]) for server in servers]
+
+
+def _load_in_turn(
+    settings: RunSettings,
+    wrk: str,
+    servers: list[Server],
+    scenario: str,
+    size: int,
+    figures: dict[str, dict[str, Any]],
+) -> None:
+    """Load each server with one scenario; keep each server's best round."""
+    for server in servers:
+        if scenario not in _scenarios(server):
+            continue
+        result = load_scenario(settings, wrk, server, scenario, size)
+        print(f"   {server.name}: {scenario} {result}", file=sys.stderr)
+        best = figures[server.name].get(scenario)
+        if best is None or result["rps"] > best["rps"]:
+            figures[server.name][scenario] = result
 
 
 def _run_figures(server: Server, scenarios: dict[str, Any]) -> dict[str, Any]:
@@ -124,13 +159,18 @@ def load_scenario(
     script = loadgen.write_script(
         settings.work_dir, scenario, _base(server), size, patch_type
     )
+    server.wait_until_idle()
     if settings.load.warmup > 0:
         loadgen.run_wrk(wrk, server.url, script, settings.load, settings.load.warmup)
+        server.wait_until_idle()
     if server.sampler is not None:
         server.sampler.take_window()
+    cpu_before = server.cpu_seconds()
     figures: dict[str, Any] = loadgen.run_wrk(
         wrk, server.url, script, settings.load, settings.load.duration
     )
+    cpu = server.cpu_seconds() - cpu_before
+    figures["cpu_ms_per_request"] = round(1000 * cpu / max(1, figures["requests"]), 3)
     if server.sampler is not None:
         figures["peak_rss_mib"] = _mib(server.sampler.take_window())
     return figures

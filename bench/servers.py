@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -56,6 +57,23 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process, or 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # Fields after the parenthesised command name; utime and stime
+            # are the 14th and 15th fields of the whole line.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time used so far by a process and its live descendants."""
+    return sum(_cpu_seconds(pid) for pid in process_tree(root))
 
 
 def process_tree(root: int) -> list[int]:
@@ -146,6 +164,23 @@ class Server:
         self.sampler = MemorySampler(self.process.pid)
         self.sampler.start()
         return self.startup_seconds
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server's processes have used so far."""
+        return 0.0 if self.process is None else tree_cpu_seconds(self.process.pid)
+
+    def wait_until_idle(self, limit: float = 300.0) -> None:
+        """Wait until the server has finished what an earlier load left queued.
+
+        Idle means under a tenth of a core over half a second; waiting stops
+        after ``limit`` seconds whatever the server is doing.
+        """
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(0.5)
+            if self.cpu_seconds() - before < 0.05:
+                return
 
     def stop(self) -> None:
         """Stop the whole process tree: SIGTERM, then SIGKILL after 15 s."""
