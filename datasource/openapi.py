@@ -325,7 +325,7 @@ def _paths() -> dict[str, Schema]:
 
 def _server_paths() -> dict[str, Schema]:
     """The root and the server's own resources under ``/-/``: GET only."""
-    table = [
+    table: list[tuple[str, str, str, str, Schema, str]] = [
         ("/", "getHyperSchema", "The JSON Hyper-Schema of the API",
          "Every service as a link (draft 2019-09 Hyper-Schema).",
          {"type": "object", "required": ["$schema", "links"]},
