@@ -1,7 +1,13 @@
 """Command line of the benchmark: ``python -m bench [options]`` (``make bench``).
 
+Examples: ``make bench`` (1,000 and 100,000 documents, 10 s per scenario);
+``make bench BENCH_ARGS="--million --json-server --granian --rounds 3"``.
+
 Progress goes to stderr; the table to stdout; the JSON results to
-bench/results/ (git-ignored).
+bench/results/ (git-ignored). Ratios compare servers measured in the same
+run, alternately, so that they hold on a machine with other load; the CPU
+time per request (of the server's processes) is the figure least disturbed
+by such load.
 """
 
 from __future__ import annotations

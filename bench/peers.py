@@ -102,7 +102,7 @@ def json_server(database: Path, log_dir: Path, cache_dir: Path) -> Server:
         env={},
         log_path=log_dir / "json-server.log",
         app="json-server",
-        kind=f"node json-server {JSON_SERVER_VERSION}",
+        kind="node",
     )
 
 
