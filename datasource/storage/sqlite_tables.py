@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 
-from datasource.query import Path, Query, filter_paths
+from datasource.query import And, Comparison, Filter, Not, Or, Path, Query, filter_paths
 from datasource.storage.base import DocumentId, StoredDocument
 from datasource.storage.sqlite_documents import Row, duplicate_error
 from datasource.storage.sqlite_query import (
@@ -287,6 +287,9 @@ def find_page(
     the real number, which the total needs anyway.
     """
     translation = translate_query(query, entry.indexed, array_probe(connection, entry))
+    if query.filter is not None and not _is_indexed(query.filter, entry.indexed):
+        return _select_counted_page(connection, entry, translation, query)
+
     sort_index = _competing_sort_index(entry, query)
     if sort_index is None:
         page = _select_page(connection, entry, translation, query)
@@ -298,15 +301,55 @@ def find_page(
     return _select_page(connection, entry, translation, query, sort_index), total
 
 
+def _is_indexed(node: Filter, indexed: Mapping[Path, FieldIndex]) -> bool:
+    """Whether indexes can answer every test of a filter (search never is)."""
+    if isinstance(node, Comparison):
+        return node.path in indexed
+    if isinstance(node, Not):
+        return _is_indexed(node.clause, indexed)
+    if isinstance(node, And | Or):
+        return all(_is_indexed(clause, indexed) for clause in node.clauses)
+    return False
+
+
+def _select_counted_page(
+    connection: sqlite3.Connection,
+    entry: CollectionTable,
+    translation: Translation,
+    query: Query,
+) -> tuple[list[StoredDocument], int]:
+    """A page and the total from one pass, for a filter that reads every row.
+
+    Counting separately would read the whole collection a second time.
+    """
+    params = dict(translation.params, limit=query.limit, offset=query.offset)
+    rows = connection.execute(
+        f"SELECT rowid, count(*) OVER () FROM {entry.table} {_where(translation)} "
+        f"ORDER BY {translation.order_by} LIMIT :limit OFFSET :offset",
+        params,
+    ).fetchall()
+    if not rows:
+        is_empty = query.offset == 0 and query.limit > 0
+        return [], 0 if is_empty else count_rows(connection, entry, translation)
+    found = _rows_by_rowid(connection, entry, [row[0] for row in rows])
+    return [StoredDocument(*row) for row in found], int(rows[0][1])
+
+
 def _competing_sort_index(entry: CollectionTable, query: Query) -> str | None:
-    """The index of the first sort key, when the filter may use another index."""
-    if not query.sort or query.filter is None:
+    """The index giving the page's order, when the filter may use another index.
+
+    Without sort keys the order is the id's, kept by the id column's own
+    unique index.
+    """
+    if query.filter is None:
         return None
+    filtered = filter_paths(query.filter) & entry.indexed.keys()
+    if not query.sort:
+        return f"sqlite_autoindex_{entry.table}_1" if filtered else None
     sort_path = query.sort[0].path
-    if sort_path not in entry.indexed:
+    if sort_path not in entry.indexed or not filtered - {sort_path}:
         return None
-    others = filter_paths(query.filter) & entry.indexed.keys() - {sort_path}
-    return entry.indexed[sort_path].name if others else None
+    return entry.indexed[sort_path].name
 
 
 def _is_sort_walk_cheaper(
