@@ -61,13 +61,13 @@ __all__ = [
 # escapes exactly these.
 _UNSAFE_SEGMENT = re.compile(r'["\\\x00-\x1f]')
 
-# The search prefilter, in native SQL: a lowered needle of printable ASCII
-# without the characters JSON escapes appears in the body, lowered this way,
-# whenever it appears in one of the body's strings lowered by str.lower. SQLite
-# lower() folds A-Z only; the two other characters that str.lower turns into
-# ASCII are U+0130 (to "i" and a combining dot) and U+212A KELVIN SIGN ("k").
+# The search prefilter: a lowered needle of printable ASCII without the
+# characters JSON escapes appears in the lowered JSON text of a document
+# whenever it appears in one of the document's lowered strings: str.lower maps
+# characters one by one (but for the final sigma, which is not ASCII) and the
+# escapes touch only characters the needle lacks. Testing the whole text first
+# spares json_tree for most rows.
 _PLAIN_NEEDLE = re.compile(r"[ !#-\[\]-~]*")
-_ASCII_LOWERED_BODY = "replace(replace(lower(body), char(304), 'i'), char(8490), 'k')"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -377,7 +377,7 @@ class _Builder:
             f"AND ds_contains({name}, value))"
         )
         if _PLAIN_NEEDLE.fullmatch(needle):
-            return f"(instr({_ASCII_LOWERED_BODY}, {name}) > 0 AND {tree})"
+            return f"(ds_contains({name}, body) AND {tree})"
         return tree
 
     def order_by(self, sort: tuple[SortKey, ...]) -> str:
