@@ -10,8 +10,10 @@ segment and keeps ``1`` and ``"1"`` from living in one collection.
 Connections are per thread and per process (gunicorn forks workers), in WAL
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so that
 conditional checks and the write happen under one lock, and readers see one
-snapshot per call. Queries are translated by ``sqlite_query``; fields that are
-filtered or sorted on get expression indexes, configured or automatic.
+snapshot per call. Fields that are filtered or sorted on get indexes,
+configured or automatic. Helpers: ``sqlite_query`` translates queries,
+``sqlite_tables`` holds the schema and the statements, ``sqlite_documents``
+checks ids and encodes documents.
 """
 
 from __future__ import annotations

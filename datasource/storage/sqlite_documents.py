@@ -149,10 +149,14 @@ def check_version(
 def duplicate_error(
     collection: str, document_id: DocumentId, index: int | None = None
 ) -> DuplicateDocument:
+    """The error for an id that is taken; ``index`` names a bulk element."""
+    text = str(document_id)
+    spelled = str(int(text)) == text if text.lstrip("-").isdecimal() else False
     shown = orjson.dumps(document_id).decode()
+    same = f' (the ids {text} and "{text}" are the same)' if spelled else ""
     message = (
         f"A document with id {shown} already exists in collection "
-        f"{collection!r}; choose another id or replace that document."
+        f"{collection!r}{same}; choose another id or replace that document."
     )
     if index is None:
         return DuplicateDocument(message)
