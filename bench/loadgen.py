@@ -90,6 +90,20 @@ end
 
 SCENARIOS = tuple(_SCENARIOS)
 
+# The figures of a scenario the server could not answer at all.
+NO_RESULT: dict[str, float] = {
+    "requests": 0,
+    "seconds": 0.0,
+    "rps": 0.0,
+    "p50_ms": 0.0,
+    "p99_ms": 0.0,
+    "mean_ms": 0.0,
+    "max_ms": 0.0,
+    "http_errors": 0,
+    "socket_errors": 0,
+    "errors": 0,
+}
+
 
 @dataclass(frozen=True)
 class LoadSettings:

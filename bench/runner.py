@@ -57,7 +57,10 @@ def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
         result["runs"] += measure(settings, wrk, subjects, size)
 
     if settings.json_server:
-        result["runs"].append(measure_json_server(settings, wrk, source, size))
+        try:
+            result["runs"].append(measure_json_server(settings, wrk, source, size))
+        except RuntimeError as exc:
+            print(f"   json-server could not be measured: {exc}", file=sys.stderr)
     return result
 
 
@@ -154,11 +157,22 @@ def _base(server: Server) -> str:
 def load_scenario(
     settings: RunSettings, wrk: str, server: Server, scenario: str, size: int
 ) -> dict[str, Any]:
-    """Warm up, then measure one scenario; add the window's peak memory."""
+    """Warm up, then measure one scenario; a server that fails scores nothing."""
     patch_type = "application/json" if server.app == "json-server" else MERGE_PATCH
     script = loadgen.write_script(
         settings.work_dir, scenario, _base(server), size, patch_type
     )
+    try:
+        return _warm_and_measure(settings, wrk, server, script)
+    except RuntimeError as exc:
+        print(f"   {server.name}: {scenario} failed: {exc}", file=sys.stderr)
+        return {**loadgen.NO_RESULT, "failure": str(exc), "log": server.log_tail()}
+
+
+def _warm_and_measure(
+    settings: RunSettings, wrk: str, server: Server, script: Path
+) -> dict[str, Any]:
+    """One scenario's figures, with the CPU time and peak memory it cost."""
     server.wait_until_idle()
     if settings.load.warmup > 0:
         loadgen.run_wrk(wrk, server.url, script, settings.load, settings.load.warmup)

@@ -205,9 +205,15 @@ class Server:
         self.stop()
         raise RuntimeError(self._failure("did not answer in time"))
 
+    def log_tail(self, size: int = 3000) -> str:
+        """The end of the server's log, for a failure report."""
+        try:
+            return self.log_path.read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
     def _failure(self, what: str) -> str:
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        return f"{self.name} {what}; the end of its log:\n{tail}"
+        return f"{self.name} {what}; the end of its log:\n{self.log_tail()}"
 
 
 def _answers(port: int, path: str) -> bool:
