@@ -518,6 +518,7 @@ class SQLiteStore:
         if entry is None:
             return
         for path in sorted(paths - entry.indexed.keys()):
+            json_path(path)  # a path no query can use is an error, not a count
             if self._is_index_due(collection, path):
                 self._create_index_quietly(collection, path)
 

@@ -431,6 +431,22 @@ def test_indexed_field_holding_arrays_still_matches_elements(store):
     assert [document.id for document in found.documents] == [1, 2]
 
 
+def test_indexed_array_field_follows_replace_and_delete(store):
+    store.ensure_index("books", ("authors",))
+    store.insert_many(
+        "books",
+        [{"id": 1, "authors": ["a", "b"]}, {"id": 2, "authors": ["b"]}, {"id": 3}],
+    )
+
+    store.replace_one("books", "1", {"id": 1, "authors": ["c"]})
+    store.replace_one("books", "3", {"id": 3, "authors": ["b", "b"]})
+    store.delete_one("books", "2")
+
+    found = store.find("books", Query(Comparison(("authors",), "in", ("b", "c"))))
+    assert [document.id for document in found.documents] == [1, 3]
+    assert found.total == 2
+
+
 def test_ensure_index_survives_reopen(database):
     first = SQLiteStore(str(database))
     _books(first)
