@@ -279,12 +279,16 @@ def select_key(
 def find_page(
     connection: sqlite3.Connection, entry: CollectionTable, query: Query
 ) -> tuple[list[StoredDocument], int]:
-    """A page and the total, choosing between the filter's and the sort's index.
+    """A page and the total, read in the cheapest of three ways.
 
-    SQLite cannot tell how many documents a range filter keeps, and prefers
-    its index even when sorting most of the collection costs more than
-    walking the sort key's index until the page is full. Counting first gives
-    the real number, which the total needs anyway.
+    - A filter some test of which no index answers reads every row anyway:
+      one pass yields the page and the total.
+    - When the filter's index competes with the index giving the order,
+      SQLite cannot tell how many documents the filter keeps and prefers the
+      filter's index even when sorting most of the collection costs more than
+      walking the order's index until the page is full; counting first (the
+      total needs it anyway) decides.
+    - Otherwise the page alone, and a count only when the page is full.
     """
     translation = translate_query(query, entry.indexed, array_probe(connection, entry))
     if query.filter is not None and not _is_indexed(query.filter, entry.indexed):
