@@ -76,10 +76,12 @@ def _indexed_paths(database: Path, collection: str) -> set[tuple[str, ...]]:
     return set(_field_indexes(database, collection))
 
 
-def _plan(database: Path, collection: str, query: Query) -> str:
+def _plan(
+    database: Path, collection: str, query: Query, has_arrays: bool = False
+) -> str:
     """SQLite's plan for the page query the store runs, as one text."""
     indexes = _field_indexes(database, collection)
-    translation = translate_query(query, indexes, lambda path: False)
+    translation = translate_query(query, indexes, lambda path: has_arrays)
     sql = (
         f"SELECT id FROM {_table(database, collection)} WHERE {translation.where} "
         f"ORDER BY {translation.order_by} LIMIT 20"
@@ -387,7 +389,8 @@ def test_ensure_index_filter_plan_searches_index(store, database):
 
     plan = _plan(database, "books", Query(Comparison(("pageCount",), "gt", 500)))
 
-    assert "USING INDEX" in plan and "SEARCH" in plan
+    index = _field_indexes(database, "books")[("pageCount",)].name
+    assert f"SEARCH c_1 USING INDEX {index} (<expr>=? AND <expr>>?)" in plan
     expected = sum(1 for number in range(300) if _page_count(number) > 500)
     assert store.count("books", Comparison(("pageCount",), "gt", 500)) == expected
 
@@ -398,8 +401,22 @@ def test_ensure_index_sort_plan_walks_index_without_sorting(store, database):
 
     plan = _plan(database, "books", Query(sort=(SortKey(("title",)),)))
 
-    assert "USING INDEX" in plan
-    assert "TEMP B-TREE" not in plan
+    index = _field_indexes(database, "books")[("title",)].name
+    assert plan == f"SCAN c_1 USING INDEX {index}"
+
+
+def test_ensure_index_array_element_plan_searches_element_table(store, database):
+    store.insert_many(
+        "books", [{"id": 1, "authors": ["a", "b"]}, {"id": 2, "authors": "b"}]
+    )
+    store.ensure_index("books", ("authors",))
+    query = Query(Comparison(("authors",), "eq", "a"))
+
+    plan = _plan(database, "books", query, has_arrays=True)
+
+    assert "SEARCH c_1_e USING INDEX c_1_e_value (x=? AND rank=? AND value=?)" in plan
+    assert "SCAN" not in plan
+    assert [document.id for document in store.find("books", query).documents] == [1]
 
 
 def test_ensure_index_filtered_descending_sort_sorts_only_ties(store, database):
