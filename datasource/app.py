@@ -10,6 +10,7 @@ from flask_cors import CORS
 
 from datasource.api import collections, environments, meta, server
 from datasource.api.context import install
+from datasource.api.http import check_url_encoding, drop_empty_content_type
 from datasource.api.listing import TOTAL_COUNT_HEADER
 from datasource.api.names import EnvironmentConverter
 from datasource.api.problems import register_error_handler
@@ -63,6 +64,8 @@ def create_app(config: Config | None = None) -> Flask:
     weakref.finalize(app, registry.close)
 
     install_tracing(app)
+    app.before_request(check_url_encoding)
+    app.after_request(drop_empty_content_type)
     register_error_handler(app)
     for blueprint in (
         meta.blueprint,

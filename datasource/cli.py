@@ -8,6 +8,7 @@ the environment), and every failure a user can fix ends as one
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -98,11 +99,22 @@ def main() -> None:
 def serve(host: str, port: int | None, debug: bool, data_dir: str | None) -> None:
     """Run the development server; production uses `gunicorn app:app`."""
     config = _load_config(port=port, data_dir=data_dir)
+    _log_to_stderr()
 
     # Imported here so that import and export work without the HTTP layer.
     from datasource.app import create_app
 
     create_app(config).run(host=host, port=config.port, debug=debug)
+
+
+def _log_to_stderr() -> None:
+    """Show the application's log, one line per request, instead of Werkzeug's."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logging.getLogger("datasource").addHandler(handler)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @main.command("import")

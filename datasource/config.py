@@ -19,6 +19,7 @@ from typing import Any
 from datasource.errors import ConfigurationError
 
 ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+STORE_URL_SCHEMES = ("sqlite:///", "mongodb://", "mongodb+srv://")
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,12 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 def _check_environment_names(names: tuple[str, ...]) -> None:
     if not names:
         raise ConfigurationError("DATASOURCE_ENVIRONMENTS names no environment.")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigurationError(
+            f"DATASOURCE_ENVIRONMENTS names {repeated[0]!r} more than once; "
+            "list each environment once."
+        )
     for name in names:
         if not ENVIRONMENT_NAME.fullmatch(name):
             raise ConfigurationError(
@@ -267,8 +274,18 @@ def _read_store_urls(
     for name in environments:
         variable = f"DATASOURCE_ENV_{name.upper().replace('-', '_')}_URL"
         if environ.get(variable):
-            urls[name] = environ[variable]
+            urls[name] = _check_store_url(variable, environ[variable])
     return urls
+
+
+def _check_store_url(variable: str, url: str) -> str:
+    if not url.startswith(STORE_URL_SCHEMES):
+        scheme = url.partition(":")[0]
+        raise ConfigurationError(
+            f"Setting {variable} names a store of scheme {scheme!r}; use a URL "
+            "starting with sqlite:///, mongodb:// or mongodb+srv://."
+        )
+    return url
 
 
 def setting_help() -> list[tuple[str, str, str]]:

@@ -39,6 +39,7 @@ from datasource.query import (
 __all__ = [
     "FIELD_OPERATORS",
     "MAX_OFFSET",
+    "MAX_SORT_KEYS",
     "MAX_WHERE_DEPTH",
     "RESERVED_PARAMETERS",
     "WHERE_OPERATORS",
@@ -84,6 +85,9 @@ MAX_OFFSET = 2**63 - 1
 # Nesting of the where filter (JSON arrays and objects); deep enough for any
 # hand-written filter, shallow enough that no store chokes on an operand.
 MAX_WHERE_DEPTH = 32
+
+# MongoDB's own limit on the keys of one sort; SQLite's is far higher.
+MAX_SORT_KEYS = 32
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -313,11 +317,22 @@ _QUERY_STRING_BUILDERS: dict[str, Callable[[Path, Operator, str, str], Filter]] 
 
 
 def _parse_sort(text: str) -> tuple[SortKey, ...]:
-    """``a,-b``: ascending by ``a``, then descending by ``b``."""
+    """``a,-b``: ascending by ``a``, then descending by ``b``.
+
+    A leading ``+`` (or the space a bare ``+`` decodes to) means ascending.
+    """
+    items = text.split(",")
+    if len(items) > MAX_SORT_KEYS:
+        raise _invalid(
+            "sort",
+            f"The parameter 'sort' lists {len(items)} fields; sort by at most "
+            f"{MAX_SORT_KEYS}.",
+        )
     keys = []
-    for item in text.split(","):
+    for item in items:
+        item = item.strip()
         descending = item.startswith("-")
-        name = item[1:] if descending else item
+        name = item[1:] if item[:1] in ("-", "+") else item
         if not name:
             raise _invalid(
                 "sort",

@@ -98,6 +98,11 @@ def test_overrides_win_over_environment_and_none_is_ignored():
         ({"DATASOURCE_ENVIRONMENTS": "Prod"}, "'Prod' in DATASOURCE_ENVIRONMENTS"),
         ({"DATASOURCE_ENVIRONMENTS": "-x"}, "'-x'"),
         ({"DATASOURCE_ENVIRONMENTS": "a" * 65}, "is invalid"),
+        ({"DATASOURCE_ENVIRONMENTS": "x,x"}, "names 'x' more than once"),
+        (
+            {"DATASOURCE_ENV_TEST_URL": "postgres://db/x"},
+            "DATASOURCE_ENV_TEST_URL names a store of scheme 'postgres'",
+        ),
     ],
     ids=[
         "port-not-number",
@@ -108,6 +113,8 @@ def test_overrides_win_over_environment_and_none_is_ignored():
         "upper-case-environment",
         "leading-dash-environment",
         "environment-too-long",
+        "repeated-environment",
+        "unknown-store-scheme",
     ],
 )
 def test_load_config_invalid_value_raises_naming_it(environ, message):

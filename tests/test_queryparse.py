@@ -169,6 +169,12 @@ def test_parse_query_filter_parameters_build_filter(pairs, expected):
             (SortKey(("address line 2",), descending=True),),
             id="name-with-spaces",
         ),
+        pytest.param(
+            " title, -pageCount",
+            (SortKey(("title",)), SortKey(("pageCount",), descending=True)),
+            id="spaces-around-names",
+        ),
+        pytest.param("+title", (SortKey(("title",)),), id="explicit-ascending"),
     ],
 )
 def test_parse_query_sort_builds_sort_keys(text, expected):
@@ -690,3 +696,8 @@ def test_parse_filter_deep_python_object_raises_invalid_query():
 
     assert caught.value.errors[0].path == "where"
     assert caught.value.detail.endswith("is nested too deeply; flatten it.")
+
+
+def test_parse_query_sort_with_too_many_keys_is_invalid():
+    with pytest.raises(InvalidQuery, match="lists 33 fields; sort by at most 32"):
+        parse_query([("sort", ",".join(["a"] * 33))])

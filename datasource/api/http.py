@@ -9,8 +9,10 @@ document is missing, ``If-None-Match`` compares weakly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Response, request
 from werkzeug.datastructures import ETags
@@ -29,6 +31,8 @@ from datasource.storage import StoredDocument
 __all__ = [
     "JSON_MEDIA_TYPE",
     "check_if_match",
+    "check_url_encoding",
+    "drop_empty_content_type",
     "document_headers",
     "etag_of",
     "has_if_match",
@@ -42,6 +46,48 @@ __all__ = [
 
 JSON_MEDIA_TYPE = "application/json"
 _READ_CHUNK = 64 * 1024
+_QUERY_SEPARATOR = re.compile(r"[&;]")
+
+
+def check_url_encoding() -> None:
+    """Refuse a path or query string that is not UTF-8 once percent-decoded.
+
+    Werkzeug would replace such bytes with U+FFFD, so that distinct URLs name
+    the same document; a client sending them has made a mistake worth telling.
+
+    :raises InvalidRequest: naming the part of the URL at fault.
+    """
+    path = request.environ.get("PATH_INFO", "")
+    if not _is_utf8(path.encode("latin-1", "replace")):
+        raise InvalidRequest(
+            "The URL path is not valid UTF-8 once percent-decoded; encode names "
+            "and ids as UTF-8 before percent-encoding them."
+        )
+    query = request.environ.get("QUERY_STRING", "")
+    for part in _QUERY_SEPARATOR.split(query):
+        if not _is_utf8(unquote_to_bytes(part.replace("+", " "))):
+            raise InvalidRequest(
+                f"The query parameter {part[:80]!r} is not valid UTF-8 once "
+                "percent-decoded; encode values as UTF-8 before percent-encoding."
+            )
+
+
+def drop_empty_content_type(response: Response) -> Response:
+    """Remove the default Content-Type from responses that carry no body."""
+    is_empty = response.status_code in (204, 304) or (
+        request.method == "OPTIONS" and not response.get_data()
+    )
+    if is_empty:
+        response.headers.pop("Content-Type", None)
+    return response
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def json_response(
@@ -70,7 +116,7 @@ def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
         )
     json_media_type(media_types)
 
-    data = _read_at_most(config.max_body_bytes)
+    data = _read_body(config.max_body_bytes)
     return decode_json(data, max_depth=config.max_depth)
 
 
@@ -118,21 +164,38 @@ def _has_body() -> bool:
     return "chunked" in chunked
 
 
-def _read_at_most(limit: int) -> bytes:
-    """Read the body, stopping one byte past ``limit`` (for chunked bodies)."""
+def _read_body(limit: int) -> bytes:
+    """Read the declared length exactly, or a chunked body up to one byte past
+    ``limit``.
+
+    :raises InvalidRequest: when the connection ends before the declared length.
+    :raises PayloadTooLarge: when a chunked body goes past the limit.
+    """
+    declared = request.content_length
+    data = _read_up_to(limit + 1 if declared is None else declared)
+    if declared is not None and len(data) < declared:
+        raise InvalidRequest(
+            f"The body ended after {len(data)} of the {declared} bytes that "
+            "Content-Length announced; send the whole body."
+        )
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _read_up_to(size: int) -> bytes:
+    """Read from the request stream until ``size`` bytes or its end."""
     chunks: list[bytes] = []
-    size = 0
+    read = 0
     try:
-        while size <= limit:
-            chunk = request.stream.read(min(_READ_CHUNK, limit + 1 - size))
+        while read < size:
+            chunk = request.stream.read(min(_READ_CHUNK, size - read))
             if not chunk:
                 break
             chunks.append(chunk)
-            size += len(chunk)
+            read += len(chunk)
     except RequestEntityTooLarge:
-        raise _too_large(limit) from None
-    if size > limit:
-        raise _too_large(limit)
+        raise _too_large(get_config().max_body_bytes) from None
     return b"".join(chunks)
 
 

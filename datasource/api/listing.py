@@ -49,11 +49,12 @@ def page_offsets(total: int, limit: int, offset: int) -> dict[str, int]:
     if limit == 0:
         return {"first": 0}
     pages = {"first": 0}
+    last = _last_offset(total, limit, offset)
     if offset > 0:
-        pages["prev"] = max(offset - limit, 0)
+        pages["prev"] = min(max(offset - limit, 0), last)
     if offset + limit < total:
         pages["next"] = offset + limit
-    pages["last"] = _last_offset(total, limit, offset)
+    pages["last"] = last
     return pages
 
 

@@ -30,6 +30,7 @@ __all__ = [
 
 COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _UNADDRESSABLE_IDS = frozenset({"", ".", ".."})
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class EnvironmentConverter(BaseConverter):
@@ -108,6 +109,11 @@ def find_id_problem(value: Any) -> str | None:
         return (
             f"an id must be a string or an integer, not {type(value).__name__} "
             f"{value!r}."
+        )
+    if isinstance(value, str) and _CONTROL_CHARACTER.search(value):
+        return (
+            f"the id {value!r} contains a control character, which URLs cannot "
+            "carry; choose an id of printable characters."
         )
     if isinstance(value, str) and value in _UNADDRESSABLE_IDS:
         return f"the id {value!r} cannot be addressed in a URL; choose another."

@@ -73,7 +73,12 @@ def problem_response(
         "detail": detail,
     }
     body.update(members or {})
-    return Response(encode_json(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    response = Response(encode_json(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    if status == 413:
+        # The unread body is still on the connection: it cannot carry another
+        # request, so say so instead of letting the server drop it silently.
+        response.headers["Connection"] = "close"
+    return response
 
 
 def _domain_problem(exc: DatasourceError) -> Response:

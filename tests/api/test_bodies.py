@@ -6,6 +6,8 @@ import io
 
 import pytest
 
+from datasource.api.context import get_config
+
 MIB = 1024 * 1024
 
 
@@ -248,3 +250,65 @@ def test_body_of_wrong_shape_returns_400(client, assert_problem, method, path, b
 
     problem = assert_problem(response, 400)
     assert "takes an object" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/test/ids/\xed\xa0\x80", ""),
+        ("/test/ids/\xfe", ""),
+        ("/test/ids", "title=%ED%A0%80"),
+    ],
+    ids=["lone-surrogate-in-path", "invalid-byte-in-path", "invalid-in-query"],
+)
+def test_url_that_is_not_utf8_returns_400(client, path, query):
+    # PATH_INFO holds the percent-decoded bytes as latin-1 text (PEP 3333).
+    response = client.get(
+        "/", environ_overrides={"PATH_INFO": path, "QUERY_STRING": query}
+    )
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "not valid UTF-8" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("document_id", ["a\nb", "tab\there", "nul\x00"])
+def test_create_with_control_character_id_returns_400(client, document_id):
+    response = client.post("/test/ids", json={"id": document_id})
+
+    assert response.status_code == 400
+    assert "control character" in response.get_json()["detail"]
+
+
+def test_body_shorter_than_content_length_returns_400(client):
+    response = client.post(
+        "/test/short",
+        input_stream=io.BytesIO(b'{"a":1}'),
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": "100", "wsgi.input_terminated": True},
+    )
+
+    assert response.status_code == 400
+    assert "ended after 7 of the 100 bytes" in response.get_json()["detail"]
+
+
+def test_body_of_exactly_the_limit_is_accepted(app, client):
+    limit = get_config(app).max_body_bytes
+    prefix, suffix = b'{"s":"', b'"}'
+    body = prefix + b"x" * (limit - len(prefix) - len(suffix)) + suffix
+
+    response = client.post(
+        "/test/big", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert len(body) == limit
+    assert response.status_code == 201
+
+
+def test_delete_response_has_no_content_type(client):
+    client.post("/test/ct", json={"id": 1})
+
+    response = client.delete("/test/ct/1")
+
+    assert response.status_code == 204
+    assert "Content-Type" not in response.headers

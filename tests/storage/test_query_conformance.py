@@ -580,7 +580,10 @@ def test_find_fields_returns_projected_documents(store, fixture, fields, expecte
 
 def read_export(name):
     """The documents of a mongoexport file, decoded as the importer does."""
-    with (DATA / name).open(encoding="utf-8") as lines:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not there: the shared data sits next to the clone")
+    with path.open(encoding="utf-8") as lines:
         return [decode_document(json.loads(line)) for line in lines]
 
 
