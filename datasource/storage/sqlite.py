@@ -53,6 +53,7 @@ from datasource.storage.sqlite_documents import (
 )
 from datasource.storage.sqlite_query import (
     json_path,
+    regex_time_limit,
     register_functions,
     translate_filter,
     translate_query,
@@ -463,7 +464,7 @@ class SQLiteStore:
         check_collection_name(collection)
         with _Timed("find", collection):
             self._prepare_indexes(collection, query)
-            with self._read() as connection:
+            with self._read() as connection, regex_time_limit():
                 entry = self._find_collection(connection, collection)
                 if entry is None:
                     translate_query(query)
@@ -476,7 +477,8 @@ class SQLiteStore:
     def count(self, collection: str, filter: Filter | None = None) -> int:
         """The number of documents matching the filter."""
         check_collection_name(collection)
-        with _Timed("count", collection), self._read() as connection:
+        timed = _Timed("count", collection)
+        with timed, self._read() as connection, regex_time_limit():
             entry = self._find_collection(connection, collection)
             if entry is None:
                 translate_filter(filter)

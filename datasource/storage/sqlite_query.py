@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import orjson
+import regex
 
 from datasource.errors import InvalidQuery
 from datasource.query import (
@@ -52,6 +57,7 @@ __all__ = [
     "json_path",
     "rank_of",
     "register_functions",
+    "regex_time_limit",
     "translate_filter",
     "translate_query",
 ]
@@ -70,6 +76,10 @@ _UNSAFE_SEGMENT = re.compile(r'["\\\x00-\x1f]')
 _PLAIN_NEEDLE = re.compile(r"[ !#-\[\]-~]*")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+# Time the regular expressions of one list or count statement may take in all.
+REGEX_SECONDS = 2.0
+_regex_budget = threading.local()
 
 _RANGE_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -496,21 +506,54 @@ def canonical_json(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
+def _compiled(pattern: str) -> regex.Pattern[str]:
     try:
-        return re.compile(pattern)
-    except (re.error, OverflowError) as exc:
+        re.compile(pattern)
+        return regex.compile(pattern, flags=regex.VERSION0)
+    except (re.error, regex.error, OverflowError) as exc:
         raise InvalidQuery(
             f"The regular expression {pattern!r} does not compile ({exc}); "
             "fix it using Python re syntax."
         ) from None
 
 
+@contextmanager
+def regex_time_limit(seconds: float = REGEX_SECONDS) -> Iterator[None]:
+    """Bound the time regular expressions may take within one statement.
+
+    A pattern that backtracks catastrophically would otherwise hold a worker
+    for as long as it pleases.
+
+    :raises InvalidQuery: when the patterns of the statement ran out of time.
+    """
+    _regex_budget.deadline = time.monotonic() + seconds
+    _regex_budget.is_exhausted = False
+    try:
+        yield
+    except sqlite3.OperationalError:
+        if _regex_budget.is_exhausted:
+            raise InvalidQuery(
+                f"The regular expression took more than {seconds:g} s over this "
+                "collection; simplify it (avoid nested repetition such as (a+)+) "
+                "or narrow the query with other filters."
+            ) from None
+        raise
+    finally:
+        _regex_budget.deadline = None
+
+
 def _regexp(pattern: str, value: Any) -> bool:
     if not isinstance(value, str):
         return False
+    deadline: float | None = getattr(_regex_budget, "deadline", None)
+    remaining = None if deadline is None else deadline - time.monotonic()
     try:
-        return _compiled(pattern).search(value) is not None
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError("regular expression time limit reached")
+        return _compiled(pattern).search(value, timeout=remaining) is not None
+    except TimeoutError:
+        _regex_budget.is_exhausted = True
+        raise
     except InvalidQuery:
         return False
 

@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -582,3 +583,15 @@ def test_write_logs_call_without_body(store, caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert any("insert_one" in m and "books" in m and "42" in m for m in messages)
     assert not any("do-not-log" in message for message in messages)
+
+
+def test_find_with_catastrophic_regex_gives_up_with_invalid_query(tmp_path):
+    store = SQLiteStore(str(tmp_path / "re.sqlite3"))
+    store.insert_one("texts", {"id": 1, "s": "a" * 40 + "!"})
+    query = Query(filter=Comparison(("s",), "regex", Regex("^(a|aa)+$")))
+    started = time.monotonic()
+
+    with pytest.raises(InvalidQuery, match="took more than 2 s"):
+        store.find("texts", query)
+
+    assert time.monotonic() - started < 5
