@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -132,8 +133,9 @@ def test_import_duplicate_id_fails_naming_line(runner, tmp_path):
 
     assert (result.exit_code, result.output) == (
         1,
-        f"Error: {path}, line 2: A document with id 1 already exists in "
-        "collection 'things'; choose another id or replace that document. "
+        f"Error: {path}, line 2: A document with id 1 is already in collection "
+        "'things' or earlier in the same batch; choose another id or replace "
+        "that document. "
         "Nothing was imported into test/things; fix the file and import it again.\n",
     )
 
@@ -303,7 +305,17 @@ def served(monkeypatch) -> list[dict]:
         calls.append({"app": app, **options})
 
     monkeypatch.setattr(Flask, "run", record)
+    # serve logs to stderr; keep that handler out of the other tests.
+    logger = logging.getLogger("datasource")
+    monkeypatch.setattr(logger, "handlers", [])
     return calls
+
+
+def test_serve_logs_datasource_lines_to_stderr(runner, served):
+    runner.invoke(main, ["serve"])
+
+    [handler] = logging.getLogger("datasource").handlers
+    assert isinstance(handler, logging.StreamHandler)
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,7 @@ def duplicate_error(
 ) -> DuplicateDocument:
     """The error for an id that is taken; ``index`` names a bulk element."""
     text = str(document_id)
-    spelled = str(int(text)) == text if text.lstrip("-").isdecimal() else False
+    spelled = isinstance(document_id, str) and text.lstrip("-").isdecimal()
     shown = orjson.dumps(document_id).decode()
     same = f' (the ids {text} and "{text}" are the same)' if spelled else ""
     message = (
@@ -160,6 +160,11 @@ def duplicate_error(
     )
     if index is None:
         return DuplicateDocument(message)
+    message = (
+        f"A document with id {shown} is already in collection {collection!r} "
+        f"or earlier in the same batch{same}; choose another id or replace that "
+        "document."
+    )
     return DuplicateDocument(
         f"Document {index}: {message}",
         errors=[ErrorDetail(f"/{index}/id", message)],
