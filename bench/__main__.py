@@ -24,10 +24,17 @@ from bench.runner import RunSettings
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options: what to measure, how hard, and against which peers."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmark datasource under gunicorn against the stack's ceiling.",
     )
+    _add_load_options(parser)
+    _add_peer_options(parser)
+    return parser.parse_args(argv)
+
+
+def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sizes",
         default="1000,100000",
@@ -59,6 +66,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="Keep the working directory (data, logs, scripts) and print its path.",
     )
+
+
+def _add_peer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--granian",
         action="store_true",
@@ -75,7 +85,6 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path.home() / ".cache" / "datasource-bench",
         help="Where --json-server installs its npm package.",
     )
-    return parser.parse_args(argv)
 
 
 def build_settings(arguments: argparse.Namespace, work_dir: Path) -> RunSettings:
