@@ -34,7 +34,7 @@ Every store must give the same answer, with these semantics (MongoDB's):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Operator = Literal[
     "eq",
@@ -51,20 +51,7 @@ Operator = Literal[
     "regex",
 ]
 
-OPERATORS: tuple[str, ...] = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "exists",
-    "contains",
-    "startswith",
-    "regex",
-)
+OPERATORS: tuple[Operator, ...] = get_args(Operator)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

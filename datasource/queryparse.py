@@ -23,6 +23,7 @@ from datasource.errors import ErrorDetail, InvalidQuery
 from datasource.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    OPERATORS,
     And,
     Comparison,
     Filter,
@@ -50,18 +51,9 @@ __all__ = [
 
 RESERVED_PARAMETERS = frozenset({"where", "q", "sort", "limit", "offset", "fields"})
 
-FIELD_OPERATORS: tuple[Operator, ...] = (
-    "eq",
-    "ne",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "in",
-    "nin",
-    "exists",
-    "contains",
-    "startswith",
+# Every operator but regex, which only a where filter can express.
+FIELD_OPERATORS: tuple[Operator, ...] = tuple(
+    operator for operator in OPERATORS if operator != "regex"
 )
 
 WHERE_OPERATORS: tuple[str, ...] = (
