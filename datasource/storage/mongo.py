@@ -29,7 +29,6 @@ import os
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import MappingProxyType
@@ -52,14 +51,11 @@ from pymongo.errors import ConfigurationError as DriverConfigurationError
 from datasource.errors import (
     ConfigurationError,
     DatasourceError,
-    DocumentNotFound,
     DuplicateDocument,
     ErrorDetail,
     InvalidDocument,
     InvalidQuery,
-    InvalidRequest,
     StoreUnavailable,
-    VersionMismatch,
 )
 from datasource.query import Filter, Path, Query, filter_paths
 from datasource.storage.base import (
@@ -70,6 +66,15 @@ from datasource.storage.base import (
     ReplaceResult,
     StoredDocument,
 )
+from datasource.storage.ids import (
+    COLLECTION_NAME,
+    check_collection_name,
+    new_version,
+    not_found_error,
+    replacement_id,
+    version_mismatch_error,
+)
+from datasource.storage.indexing import QueryCounter
 from datasource.storage.mongo_names import (
     NewDocument,
     decode_collection,
@@ -77,10 +82,8 @@ from datasource.storage.mongo_names import (
     encode_path,
     id_forms,
     id_text,
-    new_version,
     other_forms,
     read_document,
-    replacement_id,
     stored_api_id,
 )
 from datasource.storage.mongo_query import (
@@ -95,7 +98,6 @@ __all__ = ["MongoStore", "database_name", "redact_url"]
 
 logger = logging.getLogger(__name__)
 
-COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _DATABASE_NAME = re.compile(r"[^/\\. \"$*<>:|?\x00]{1,63}")
 _URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
 _TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
@@ -181,7 +183,7 @@ class MongoStore:
         self._lock = threading.Lock()
         self._client: Any = None
         self._prepared: set[str] = set()
-        self._query_counts: Counter[tuple[str, Path]] = Counter()
+        self._query_counter = QueryCounter(self._auto_index_after)
 
     @property
     def database_name(self) -> str:
@@ -219,7 +221,7 @@ class MongoStore:
         return client
 
     def _collection(self, collection: str) -> Any:
-        _check_collection_name(collection)
+        check_collection_name(collection)
         return self._database()[encode_collection(collection)]
 
     def _writable(self, collection: str) -> Any:
@@ -304,7 +306,7 @@ class MongoStore:
 
     def drop_collection(self, collection: str) -> bool:
         """Remove a collection and its indexes; False when it did not exist."""
-        _check_collection_name(collection)
+        check_collection_name(collection)
         stored_name = encode_collection(collection)
         with self._call("drop_collection", collection):
             database = self._database()
@@ -327,7 +329,7 @@ class MongoStore:
                 database.drop_collection(stored_name)
         with self._lock:
             self._prepared.clear()
-            self._query_counts.clear()
+        self._query_counter.clear()
 
     def close(self) -> None:
         """Close the client this process created (a given client stays open)."""
@@ -437,7 +439,7 @@ class MongoStore:
                 if replaced is not None:
                     return ReplaceResult(replaced, created=False)
                 if expected_version is not None or not upsert:
-                    raise _not_found(collection, document_id)
+                    raise not_found_error(collection, document_id)
                 created = NewDocument(document, new_id, new_version())
                 try:
                     _write(target.insert_one, created.stored())
@@ -463,7 +465,7 @@ class MongoStore:
             return None
         is_conditional = expected_version not in (None, "*")
         if is_conditional and current.get("_v") != expected_version:
-            raise _version_mismatch(collection, document_id)
+            raise version_mismatch_error(collection, document_id)
 
         replacement = NewDocument(
             document, current["_id"], new_version(), api_id=stored_api_id(current)
@@ -477,8 +479,8 @@ class MongoStore:
         if not is_conditional:
             return None  # deleted meanwhile: the caller may create it
         if target.find_one({"_id": current["_id"]}, {"_id": 1}) is None:
-            raise _not_found(collection, document_id)
-        raise _version_mismatch(collection, document_id)
+            raise not_found_error(collection, document_id)
+        raise version_mismatch_error(collection, document_id)
 
     def delete_one(
         self, collection: str, document_id: str, expected_version: str | None = None
@@ -496,8 +498,8 @@ class MongoStore:
             if target.delete_one(selector).deleted_count == 1:
                 return
             if target.find_one({"_id": selector["_id"]}, {"_id": 1}) is None:
-                raise _not_found(collection, document_id)
-            raise _version_mismatch(collection, document_id)
+                raise not_found_error(collection, document_id)
+            raise version_mismatch_error(collection, document_id)
 
     # Store protocol: reads
 
@@ -561,17 +563,11 @@ class MongoStore:
     def _count_queried_paths(self, collection: str, query: Query) -> None:
         """Index a path automatically once enough queries filtered or sorted on
         it."""
-        if self._auto_index_after <= 0:
+        if not self._query_counter.is_enabled:
             return
         paths = filter_paths(query.filter) | {key.path for key in query.sort}
-        for path in sorted(paths - {("id",)}):
-            if self._is_index_due(collection, path):
-                self._create_index_quietly(collection, path)
-
-    def _is_index_due(self, collection: str, path: Path) -> bool:
-        with self._lock:
-            self._query_counts[(collection, path)] += 1
-            return self._query_counts[(collection, path)] == self._auto_index_after
+        for path in self._query_counter.count(collection, sorted(paths - {("id",)})):
+            self._create_index_quietly(collection, path)
 
     def _create_index_quietly(self, collection: str, path: Path) -> None:
         """Index a field; a failure is logged, never the query's failure."""
@@ -587,8 +583,7 @@ class MongoStore:
     def _forget(self, collection: str) -> None:
         with self._lock:
             self._prepared.discard(collection)
-            for key in [key for key in self._query_counts if key[0] == collection]:
-                del self._query_counts[key]
+        self._query_counter.forget(collection)
 
 
 def _batches(documents: Iterable[Document], size: int) -> Iterator[list[NewDocument]]:
@@ -680,14 +675,6 @@ def _delete_ids(target: Any, keys: list[Any]) -> None:
 # Names, paths and errors
 
 
-def _check_collection_name(name: str) -> None:
-    if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
-        raise InvalidRequest(
-            f"The collection name {name!r} is invalid: use a letter, digit or "
-            "underscore, then up to 63 letters, digits, '_', '.' or '-'."
-        )
-
-
 def _api_collections(database: Any) -> list[tuple[str, str]]:
     """The stored and API names of the database's collections that the API
     can name (MongoDB's own ``system.`` collections excluded)."""
@@ -729,13 +716,6 @@ def _duplicate(
     )
 
 
-def _version_mismatch(collection: str, document_id: str) -> VersionMismatch:
-    return VersionMismatch(
-        f"The document {document_id!r} of collection {collection!r} has "
-        "changed since the version you sent; read it again and retry."
-    )
-
-
 def _short_reason(text: str) -> str:
     """A driver message without its topology dump and timeout settings."""
     text = _TIMEOUT_SETTINGS.sub("", text.partition(", Timeout: ")[0])
@@ -745,9 +725,3 @@ def _short_reason(text: str) -> str:
 def _is_about_regex(reason: str) -> bool:
     lowered = reason.lower()
     return "regular expression" in lowered or "$regex" in lowered
-
-
-def _not_found(collection: str, document_id: str) -> DocumentNotFound:
-    return DocumentNotFound(
-        f"There is no document with id {document_id!r} in collection {collection!r}."
-    )

@@ -24,21 +24,21 @@ spells, the ObjectId it spells), and ``id_forms`` lists them.
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 import orjson
 from bson import Decimal128, ObjectId
 
 from datasource.errors import ErrorDetail, InvalidDocument
+from datasource.jsonio import INT64_MAX, INT64_MIN
 from datasource.query import Path, project
 from datasource.storage.base import Document, DocumentId, StoredDocument
+from datasource.storage.ids import check_id, new_version
 
 __all__ = [
     "EXTERNAL_VERSION",
     "HIDDEN_FIELDS",
     "NewDocument",
-    "check_id",
     "decode_collection",
     "decode_document",
     "decode_field",
@@ -49,10 +49,8 @@ __all__ = [
     "encode_path",
     "id_forms",
     "id_text",
-    "new_version",
     "other_forms",
     "read_document",
-    "replacement_id",
     "search_terms",
     "stored_api_id",
 ]
@@ -68,7 +66,6 @@ _SPECIAL_CHARACTER = re.compile(r"[%.$\x00]")
 _ESCAPE_SEQUENCE = re.compile(r"%(25|2E|24|00)")
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _OBJECT_ID_TEXT = re.compile(r"[0-9a-f]{24}")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 # The version of documents that other tools wrote without one.
 EXTERNAL_VERSION = "0"
@@ -269,40 +266,6 @@ def _foreign_value(value: Any) -> Any:
 # Ids
 
 
-def check_id(document_id: Any) -> DocumentId:
-    """Accept an int within 64 bits or a non-empty str without '/'."""
-    if isinstance(document_id, int) and not isinstance(document_id, bool):
-        if _INT64_MIN <= document_id <= _INT64_MAX:
-            return document_id
-        raise InvalidDocument(
-            f"The id {document_id} is outside the signed 64-bit range; "
-            "use a smaller integer or a string."
-        )
-    if isinstance(document_id, str):
-        if document_id and "/" not in document_id:
-            return document_id
-        raise InvalidDocument(
-            f"The id {document_id!r} is not usable: a string id must be "
-            "non-empty and must not contain '/'."
-        )
-    raise InvalidDocument(
-        f"The id {document_id!r} has the wrong type: use an integer or a string."
-    )
-
-
-def replacement_id(document_id: str, document: Document) -> DocumentId:
-    """The id a replacement carries; it must spell the id of the URL."""
-    if not isinstance(document, dict):
-        raise InvalidDocument("A document must be a JSON object.")
-    new_id = check_id(document.get("id", document_id))
-    if str(new_id) != document_id:
-        raise InvalidDocument(
-            f"The document's id {new_id!r} differs from the id {document_id!r} "
-            "it replaces; send the same id or leave it out."
-        )
-    return new_id
-
-
 def id_text(key: Any) -> str:
     """The text a URL uses for an id in any of its forms."""
     return str(key)
@@ -317,7 +280,7 @@ def other_forms(key: Any) -> list[Any]:
     forms: list[Any] = []
     if _INTEGER_TEXT.fullmatch(key) and str(int(key)) == key:
         number = int(key)
-        if _INT64_MIN <= number <= _INT64_MAX:
+        if INT64_MIN <= number <= INT64_MAX:
             forms.append(number)
     if _OBJECT_ID_TEXT.fullmatch(key):
         forms.append(ObjectId(key))
@@ -328,8 +291,3 @@ def id_forms(text: str) -> list[Any]:
     """Every ``_id`` a URL segment may name: the text, its integer, its
     ObjectId."""
     return [text, *other_forms(text)]
-
-
-def new_version() -> str:
-    """A fresh opaque version token."""
-    return secrets.token_hex(8)

@@ -23,7 +23,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path as FilePath
@@ -40,15 +39,18 @@ from datasource.storage.base import (
     ReplaceResult,
     StoredDocument,
 )
-from datasource.storage.sqlite_documents import (
+from datasource.storage.ids import (
     check_collection_name,
-    check_version,
-    duplicate_error,
     new_version,
     not_found_error,
+    replacement_id,
+)
+from datasource.storage.indexing import QueryCounter
+from datasource.storage.sqlite_documents import (
+    check_version,
+    duplicate_error,
     prepare,
     prepared_row,
-    replacement_id,
     stored_document,
 )
 from datasource.storage.sqlite_query import (
@@ -152,7 +154,7 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._is_bootstrapped = False
         self._catalog: tuple[int, dict[str, CollectionTable]] = (-1, {})
-        self._query_counts: Counter[tuple[str, Path]] = Counter()
+        self._query_counter = QueryCounter(self._auto_index_after)
         self._checked_configured: set[str] = set()
 
     # Connections and transactions
@@ -305,8 +307,7 @@ class SQLiteStore:
         with _Timed("drop_all"), self._write() as connection:
             for entry in self._collections(connection).values():
                 drop_tables(connection, entry)
-        with self._lock:
-            self._query_counts.clear()
+        self._query_counter.clear()
 
     def close(self) -> None:
         """Close the connections this process opened, in every thread."""
@@ -510,7 +511,7 @@ class SQLiteStore:
             and collection not in self._checked_configured
         ):
             self._create_configured(collection)
-        if self._auto_index_after <= 0:
+        if not self._query_counter.is_enabled:
             return
         paths = filter_paths(query.filter) | {key.path for key in query.sort}
         if not paths:
@@ -521,8 +522,8 @@ class SQLiteStore:
             return
         for path in sorted(paths - entry.indexed.keys()):
             json_path(path)  # a path no query can use is an error, not a count
-            if self._is_index_due(collection, path):
-                self._create_index_quietly(collection, path)
+            for due in self._query_counter.count(collection, [path]):
+                self._create_index_quietly(collection, due)
 
     def _create_configured(self, collection: str) -> None:
         entry = self._find_collection(self._connection(), collection)
@@ -531,11 +532,6 @@ class SQLiteStore:
                 if path not in entry.indexed:
                     self._create_index_quietly(collection, path)
         self._checked_configured.add(collection)
-
-    def _is_index_due(self, collection: str, path: Path) -> bool:
-        with self._lock:
-            self._query_counts[(collection, path)] += 1
-            return self._query_counts[(collection, path)] == self._auto_index_after
 
     def _create_index_quietly(self, collection: str, path: Path) -> None:
         """Index a field; a failure is logged, never the query's failure."""
@@ -547,9 +543,8 @@ class SQLiteStore:
             )
 
     def _forget_counts(self, collection: str) -> None:
+        self._query_counter.forget(collection)
         with self._lock:
-            for key in [key for key in self._query_counts if key[0] == collection]:
-                del self._query_counts[key]
             self._checked_configured.discard(collection)
 
 

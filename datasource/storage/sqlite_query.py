@@ -35,6 +35,7 @@ import orjson
 import regex
 
 from datasource.errors import InvalidQuery
+from datasource.jsonio import INT64_MAX, INT64_MIN
 from datasource.query import (
     And,
     Comparison,
@@ -75,7 +76,6 @@ _UNSAFE_SEGMENT = re.compile(r'["\\\x00-\x1f]')
 # spares json_tree for most rows.
 _PLAIN_NEEDLE = re.compile(r"[ !#-\[\]-~]*")
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 # Time the regular expressions of one list or count statement may take in all.
 REGEX_SECONDS = 2.0
@@ -445,7 +445,7 @@ def _bindable(value: Any) -> Any:
     """Booleans as SQLite stores them; integers beyond 64 bits as floats."""
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int) and not _INT64_MIN <= value <= _INT64_MAX:
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
         return float(value)
     return value
 
@@ -495,7 +495,7 @@ def _normalized(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_normalized(item) for item in value]
     if isinstance(value, float) and value.is_integer():
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             return int(value)
     return value
 
