@@ -8,6 +8,7 @@ processes lose no update, and a browser preflight passes.
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import threading
 import time
@@ -140,8 +141,8 @@ class WriteLoad:
                 number += 1
                 try:
                     self._write_once(client, writer, number)
-                except OSError:
-                    return
+                except (OSError, http.client.HTTPException):
+                    return  # the server is gone: a crash ends the load
 
     def _write_once(self, client: Client, writer: int, number: int) -> None:
         document_id = f"w{writer}-{number}"
