@@ -54,6 +54,11 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5
 
+# Long where filters travel in the URL: allow request lines of up to 8190
+# bytes (gunicorn's largest finite limit; its default is 4094). Longer ones get
+# gunicorn's own 414 page.
+limit_request_line = 8190
+
 # Heartbeat files on a memory file system, so a slow disk never looks like a
 # hung worker.
 if os.path.isdir("/dev/shm"):

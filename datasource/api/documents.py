@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from flask import url_for
+from flask import request
 
 from datasource.api.http import check_if_match, has_if_match, is_create_only
 from datasource.api.names import (
@@ -63,14 +63,13 @@ class WriteConflict(DatasourceError):
 
 
 def document_url(environment: str, collection: str, document_id: DocumentId) -> str:
-    """The absolute URL of a document, its id percent-encoded as one segment."""
-    collection_url = url_for(
-        "collections.collection",
-        environment=environment,
-        collection=collection,
-        _external=True,
-    )
-    return f"{collection_url}/{quote(id_text(document_id), safe='')}"
+    """The absolute URL of a document, its id percent-encoded as one segment.
+
+    Environment and collection names need no encoding: their rules allow only
+    characters that URLs carry as they are.
+    """
+    segment = quote(id_text(document_id), safe="")
+    return f"{request.root_url}{environment}/{collection}/{segment}"
 
 
 def read_document(store: Store, collection: str, document_id: str) -> StoredDocument:
