@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import weakref
+from typing import cast
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 from datasource.api import collections, environments, meta, server
@@ -92,7 +93,13 @@ def _configure_logging(level: str) -> None:
 
 
 def _enable_cors(app: Flask, origins: tuple[str, ...]) -> None:
-    """Allow browsers on ``origins`` to call every endpoint, preflight included."""
+    """Allow browsers on ``origins`` to call every endpoint, preflight included.
+
+    flask-cors answers preflights and adds the headers. Its response hook runs
+    only for requests that carry an ``Origin`` (browsers send one on every
+    cross-origin request); the rest need no CORS headers, and skipping the
+    hook saves a good share of the time a small request takes.
+    """
     CORS(
         app,
         origins=list(origins),
@@ -100,7 +107,13 @@ def _enable_cors(app: Flask, origins: tuple[str, ...]) -> None:
         allow_headers=list(CORS_ALLOW_HEADERS),
         expose_headers=list(CORS_EXPOSE_HEADERS),
         max_age=600,
-        # Browsers send Origin on every cross-origin request; requests without
-        # one need no CORS headers, and skipping them saves work on each.
-        always_send=False,
     )
+    hooks = app.after_request_funcs.setdefault(None, [])
+    add_cors_headers = hooks.pop()
+
+    def add_cors_headers_for_browsers(response: Response) -> Response:
+        if "HTTP_ORIGIN" not in request.environ:
+            return response
+        return cast(Response, add_cors_headers(response))
+
+    hooks.append(add_cors_headers_for_browsers)

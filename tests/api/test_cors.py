@@ -74,3 +74,17 @@ def test_configured_origins_only_are_allowed(tmp_path):
 
     assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_request_without_origin_gets_no_cors_headers(client):
+    response = client.get("/test")
+
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_error_response_to_browser_carries_cors_headers(client):
+    response = client.get("/nowhere/books/1", headers={"Origin": ORIGIN})
+
+    assert response.status_code == 404
+    assert response.headers["Access-Control-Allow-Origin"] in {"*", ORIGIN}
