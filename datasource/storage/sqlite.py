@@ -10,10 +10,12 @@ segment and keeps ``1`` and ``"1"`` from living in one collection.
 Connections are per thread and per process (gunicorn forks workers), in WAL
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so that
 conditional checks and the write happen under one lock, and readers see one
-snapshot per call. Fields that are filtered or sorted on get indexes,
-configured or automatic. Helpers: ``sqlite_query`` translates queries,
-``sqlite_tables`` holds the schema and the statements, ``sqlite_documents``
-checks ids and encodes documents.
+snapshot per call. A write encodes its document before taking the lock and,
+when the cached catalog knows the collection, runs no catalog query under it.
+Fields that are filtered or sorted on get indexes, configured or automatic.
+Helpers: ``sqlite_query`` translates queries, ``sqlite_tables`` holds the
+schema and the statements, ``sqlite_documents`` checks ids and encodes
+documents, ``sqlite_counts`` remembers each connection's totals of matches.
 """
 
 from __future__ import annotations
@@ -30,11 +32,16 @@ from types import MappingProxyType, TracebackType
 
 import orjson
 
-from datasource.errors import ConfigurationError, DatasourceError, StoreUnavailable
+from datasource.errors import (
+    ConfigurationError,
+    DatasourceError,
+    StoreUnavailable,
+)
 from datasource.query import Filter, Path, Query, filter_paths, project
 from datasource.storage.base import (
     CollectionInfo,
     Document,
+    DocumentId,
     FindResult,
     ReplaceResult,
     StoredDocument,
@@ -46,9 +53,12 @@ from datasource.storage.ids import (
     replacement_id,
 )
 from datasource.storage.indexing import QueryCounter
+from datasource.storage.sqlite_counts import TotalCache
 from datasource.storage.sqlite_documents import (
     check_version,
     duplicate_error,
+    early_stored_document,
+    is_same_id,
     prepare,
     prepared_row,
     stored_document,
@@ -186,6 +196,7 @@ class SQLiteStore:
             ) from exc
         register_functions(connection)
         self._local.connection = connection
+        self._local.totals = TotalCache()
         with self._lock:
             self._connections.append(connection)
         if not self._is_bootstrapped:
@@ -217,16 +228,31 @@ class SQLiteStore:
         try:
             yield connection
         except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            self._roll_back(connection)
             raise
         try:
             connection.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            self._roll_back(connection)
             _raise_if_busy(exc)
             raise
+
+    def _roll_back(self, connection: sqlite3.Connection) -> None:
+        """End a failed transaction, forgetting totals it may have counted.
+
+        A total counted after this connection's own uncommitted write would
+        otherwise stay valid: the rollback moves neither stamp of the cache.
+        """
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        totals: TotalCache | None = getattr(self._local, "totals", None)
+        if totals is not None:  # None once close() has run in another thread
+            totals.clear()
+
+    def _totals(self) -> TotalCache:
+        """The totals remembered by this thread's connection."""
+        totals: TotalCache = self._local.totals
+        return totals
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read transaction: every statement inside sees one snapshot."""
@@ -288,7 +314,11 @@ class SQLiteStore:
         """Every collection holding documents, with its count, by name."""
         with _Timed("list_collections"), self._read() as connection:
             entries = sorted(self._collections(connection).values(), key=_by_name)
-            counted = [(entry.name, count_rows(connection, entry)) for entry in entries]
+            totals = self._totals()
+            counted = [
+                (entry.name, count_rows(connection, entry, None, totals))
+                for entry in entries
+            ]
         return [CollectionInfo(name, count) for name, count in counted if count]
 
     def drop_collection(self, collection: str) -> bool:
@@ -327,12 +357,24 @@ class SQLiteStore:
         document_id, body = prepare(document)
         version = new_version()
         with _Timed("insert_one", collection, document_id), self._write() as connection:
-            entry = self._writable_collection(connection, collection)
             try:
-                insert_row(connection, entry, (document_id, body, version))
+                self._insert_row(connection, collection, (document_id, body, version))
             except sqlite3.IntegrityError:
                 raise duplicate_error(collection, document_id) from None
         return StoredDocument(document_id, version, body)
+
+    def _insert_row(
+        self, connection: sqlite3.Connection, collection: str, row: Row
+    ) -> None:
+        """Insert on the cached catalog's table, else on the catalog read now."""
+        entry = self._catalog[1].get(collection)
+        if entry is not None:
+            try:
+                insert_row(connection, entry, row)
+                return
+            except sqlite3.OperationalError as exc:
+                _raise_unless_table_missing(exc)
+        insert_row(connection, self._writable_collection(connection, collection), row)
 
     def insert_many(
         self, collection: str, documents: Sequence[Document]
@@ -385,22 +427,23 @@ class SQLiteStore:
         """
         check_collection_name(collection)
         new_id = replacement_id(document_id, document)
+        stored = early_stored_document(new_id, document)
         with (
             _Timed("replace_one", collection, document_id),
             self._write() as connection,
         ):
-            entry = self._find_collection(connection, collection)
-            row = None if entry is None else select_key(connection, entry, document_id)
+            entry, row = self._select_key(connection, collection, document_id)
             if entry is not None and row is not None:
                 check_version(collection, document_id, row[2], expected_version)
-                stored = stored_document(row[1], document)
+                if stored is None or not is_same_id(stored.id, row[1]):
+                    stored = stored_document(row[1], document)
                 update_row(connection, entry, row[0], stored)
                 return ReplaceResult(stored, created=False)
 
             if expected_version is not None or not upsert:
                 raise not_found_error(collection, document_id)
             entry = entry or self._create_collection(connection, collection)
-            stored = stored_document(new_id, document)
+            stored = stored or stored_document(new_id, document)
             insert_row(connection, entry, (stored.id, stored.body, stored.version))
             return ReplaceResult(stored, created=True)
 
@@ -414,12 +457,32 @@ class SQLiteStore:
         """
         check_collection_name(collection)
         with _Timed("delete_one", collection, document_id), self._write() as connection:
-            entry = self._find_collection(connection, collection)
-            row = None if entry is None else select_key(connection, entry, document_id)
+            entry, row = self._select_key(connection, collection, document_id)
             if entry is None or row is None:
                 raise not_found_error(collection, document_id)
             check_version(collection, document_id, row[2], expected_version)
             connection.execute(f"DELETE FROM {entry.table} WHERE rowid = ?", (row[0],))
+
+    def _select_key(
+        self, connection: sqlite3.Connection, collection: str, document_id: str
+    ) -> tuple[CollectionTable | None, tuple[int, DocumentId, str] | None]:
+        """The collection's table and the document's key, first statement of a write.
+
+        Under ``BEGIN IMMEDIATE`` no other connection changes the schema, so
+        only this statement can meet a table that another process dropped
+        since the catalog was cached; the catalog is then read in the same
+        transaction, as it is at once for a collection the cache lacks.
+        """
+        entry = self._catalog[1].get(collection)
+        if entry is not None:
+            try:
+                return entry, select_key(connection, entry, document_id)
+            except sqlite3.OperationalError as exc:
+                _raise_unless_table_missing(exc)
+        entry = self._find_collection(connection, collection)
+        if entry is None:
+            return None, None
+        return entry, select_key(connection, entry, document_id)
 
     # Store protocol: reads
 
@@ -470,7 +533,7 @@ class SQLiteStore:
                 if entry is None:
                     translate_query(query)
                     return FindResult([], 0)
-                documents, total = find_page(connection, entry, query)
+                documents, total = find_page(connection, entry, query, self._totals())
         if query.fields is not None:
             documents = [_projected(document, query.fields) for document in documents]
         return FindResult(documents, total)
@@ -487,7 +550,7 @@ class SQLiteStore:
             translation = translate_filter(
                 filter, entry.indexed, array_probe(connection, entry)
             )
-            return count_rows(connection, entry, translation)
+            return count_rows(connection, entry, translation, self._totals())
 
     # Indexes
 
@@ -551,6 +614,12 @@ class SQLiteStore:
 def _projected(document: StoredDocument, fields: tuple[Path, ...]) -> StoredDocument:
     body = orjson.dumps(project(document.document, fields))
     return StoredDocument(document.id, document.version, body)
+
+
+def _raise_unless_table_missing(exc: sqlite3.OperationalError) -> None:
+    """Let a cached table that another process dropped fall back to the catalog."""
+    if "no such table" not in str(exc):
+        raise exc
 
 
 def _raise_if_busy(exc: sqlite3.OperationalError) -> None:

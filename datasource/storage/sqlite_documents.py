@@ -19,7 +19,9 @@ __all__ = [
     "Row",
     "check_version",
     "duplicate_error",
+    "early_stored_document",
     "encode",
+    "is_same_id",
     "prepare",
     "prepared_row",
     "stored_document",
@@ -66,6 +68,26 @@ def stored_document(document_id: DocumentId, document: Document) -> StoredDocume
     if type(current) is not type(document_id) or current != document_id:
         document = {**document, "id": document_id}
     return StoredDocument(document_id, new_version(), encode(document))
+
+
+def early_stored_document(
+    document_id: DocumentId, document: Document
+) -> StoredDocument | None:
+    """A replacement encoded before the write lock is taken.
+
+    None when it cannot be encoded: the write encodes it again after its
+    checks, so that a missing document or a stale version is reported ahead
+    of an unstorable body.
+    """
+    try:
+        return stored_document(document_id, document)
+    except InvalidDocument:
+        return None
+
+
+def is_same_id(first: DocumentId, second: DocumentId) -> bool:
+    """Equal and of one JSON type: the stored 1 and the URL's "1" are not."""
+    return type(first) is type(second) and first == second
 
 
 def check_version(

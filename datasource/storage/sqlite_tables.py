@@ -18,11 +18,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from datasource.query import And, Comparison, Filter, Not, Or, Path, Query, filter_paths
 from datasource.storage.base import DocumentId, StoredDocument
+from datasource.storage.sqlite_counts import TotalCache, total_key
 from datasource.storage.sqlite_documents import Row, duplicate_error
 from datasource.storage.sqlite_query import (
     ELEMENT_RANK,
@@ -277,7 +279,10 @@ def select_key(
 
 
 def find_page(
-    connection: sqlite3.Connection, entry: CollectionTable, query: Query
+    connection: sqlite3.Connection,
+    entry: CollectionTable,
+    query: Query,
+    totals: TotalCache | None = None,
 ) -> tuple[list[StoredDocument], int]:
     """A page and the total, read in the cheapest of three ways.
 
@@ -289,17 +294,21 @@ def find_page(
       walking the order's index until the page is full; counting first (the
       total needs it anyway) decides.
     - Otherwise the page alone, and a count only when the page is full.
+
+    Counts go through ``totals`` when given, so that a query asked again of
+    an unchanged database is not counted again on that connection.
     """
     translation = translate_query(query, entry.indexed, array_probe(connection, entry))
     if query.filter is not None and not _is_indexed(query.filter, entry.indexed):
-        return _select_counted_page(connection, entry, translation, query)
+        return _select_counted_page(connection, entry, translation, query, totals)
 
     sort_index = _competing_sort_index(entry, query)
     if sort_index is None:
         page = _select_page(connection, entry, translation, query)
-        return page, _page_total(connection, entry, translation, query, page)
+        total = _page_total(connection, entry, translation, query, page, totals)
+        return page, total
 
-    total = count_rows(connection, entry, translation)
+    total = count_rows(connection, entry, translation, totals)
     if not _is_sort_walk_cheaper(connection, entry, query, total):
         sort_index = None
     return _select_page(connection, entry, translation, query, sort_index), total
@@ -321,6 +330,7 @@ def _select_counted_page(
     entry: CollectionTable,
     translation: Translation,
     query: Query,
+    totals: TotalCache | None,
 ) -> tuple[list[StoredDocument], int]:
     """A page and the total from one pass, for a filter that reads every row.
 
@@ -334,7 +344,9 @@ def _select_counted_page(
     ).fetchall()
     if not rows:
         is_empty = query.offset == 0 and query.limit > 0
-        return [], 0 if is_empty else count_rows(connection, entry, translation)
+        if is_empty:
+            return [], 0
+        return [], count_rows(connection, entry, translation, totals)
     found = _rows_by_rowid(connection, entry, [row[0] for row in rows])
     return [StoredDocument(*row) for row in found], int(rows[0][1])
 
@@ -418,21 +430,41 @@ def _page_total(
     translation: Translation,
     query: Query,
     page: list[StoredDocument],
+    totals: TotalCache | None,
 ) -> int:
     """The total, counted only when the page alone cannot tell it."""
     is_last_page = len(page) < query.limit and (page or query.offset == 0)
     if is_last_page:
         return query.offset + len(page)
-    return count_rows(connection, entry, translation)
+    return count_rows(connection, entry, translation, totals)
 
 
 def count_rows(
     connection: sqlite3.Connection,
     entry: CollectionTable,
     translation: Translation | None = None,
+    totals: TotalCache | None = None,
 ) -> int:
+    """The number of rows matching, remembered in ``totals`` when given."""
     where = "" if translation is None else _where(translation)
     params = {} if translation is None else translation.params
+    if totals is None:
+        return _count(connection, entry, where, params)
+
+    key = total_key(entry.table, where, params)
+    total = totals.get(connection, key)
+    if total is None:
+        total = _count(connection, entry, where, params)
+        totals.put(key, total)
+    return total
+
+
+def _count(
+    connection: sqlite3.Connection,
+    entry: CollectionTable,
+    where: str,
+    params: Mapping[str, Any],
+) -> int:
     row = connection.execute(
         f"SELECT count(*) FROM {entry.table} {where}", params
     ).fetchone()

@@ -8,6 +8,7 @@ import json
 import logging
 import multiprocessing
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -15,18 +16,23 @@ import pytest
 
 from datasource.errors import (
     ConfigurationError,
+    DocumentNotFound,
     DuplicateDocument,
     InvalidDocument,
     InvalidQuery,
     InvalidRequest,
+    VersionMismatch,
 )
 from datasource.query import Comparison, Query, Regex, Search, SortKey
 from datasource.storage.sqlite import SQLiteStore
+from datasource.storage.sqlite_counts import TotalCache
 from datasource.storage.sqlite_query import (
     FieldIndex,
     register_functions,
+    translate_filter,
     translate_query,
 )
+from datasource.storage.sqlite_tables import count_rows, read_catalog
 
 
 @pytest.fixture
@@ -523,6 +529,203 @@ def test_configured_index_created_on_first_query_of_existing_collection(database
 
     assert _indexed_paths(database, "books") == {("pageCount",)}
     second.close()
+
+
+# Totals and the cached catalog
+
+OVER_300 = Query(Comparison(("pageCount",), "gt", 300), limit=5)
+
+
+def _books_over_300(store: SQLiteStore, count: int) -> None:
+    """``count`` books over 300 pages and one under, with the filter indexed,
+    so that a page of five leaves the total to a count."""
+    store.insert_many(
+        "books",
+        [{"id": number, "pageCount": 301 + number} for number in range(count)]
+        + [{"id": "short", "pageCount": 10}],
+    )
+    store.ensure_index("books", ("pageCount",))
+
+
+def test_find_total_after_other_store_writes_counts_its_commit(store, database):
+    _books_over_300(store, 20)
+    assert store.find("books", OVER_300).total == 20
+    other = SQLiteStore(str(database), auto_index_after=0)
+
+    other.insert_one("books", {"id": "new", "pageCount": 500})
+    after_insert = store.find("books", OVER_300).total
+    other.delete_one("books", "0")
+    other.delete_one("books", "1")
+    after_deletes = store.find("books", OVER_300).total
+
+    assert (after_insert, after_deletes) == (21, 19)
+    other.close()
+
+
+def test_find_total_after_other_thread_writes_counts_its_commit(store):
+    _books_over_300(store, 20)
+    assert store.find("books", OVER_300).total == 20
+    writer = threading.Thread(
+        target=store.insert_one, args=("books", {"id": "new", "pageCount": 500})
+    )
+
+    writer.start()
+    writer.join(timeout=30)
+
+    assert store.find("books", OVER_300).total == 21
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda store: store.insert_one("books", {"pageCount": 400}), 21),
+        (lambda store: store.replace_one("books", "3", {"pageCount": 1}), 19),
+        (lambda store: store.replace_one("books", "short", {"pageCount": 999}), 21),
+        (lambda store: store.delete_one("books", "3"), 19),
+        (lambda store: store.drop_collection("books"), 0),
+    ],
+    ids=["insert", "replace-out", "replace-in", "delete", "drop"],
+)
+def test_find_total_after_own_write_counts_it(store, write, expected):
+    _books_over_300(store, 20)
+    assert store.find("books", OVER_300).total == 20
+
+    write(store)
+
+    assert store.find("books", OVER_300).total == expected
+    assert store.count("books", OVER_300.filter) == expected
+
+
+def _count_statements(connection: sqlite3.Connection) -> list[str]:
+    statements: list[str] = []
+    connection.set_trace_callback(statements.append)
+    return statements
+
+
+def test_count_rows_unchanged_database_counts_once(store, database):
+    _books_over_300(store, 20)
+    connection, other = _raw(database), _raw(database)
+    entry = read_catalog(connection)["books"]
+    translation = translate_filter(OVER_300.filter, entry.indexed)
+    totals = TotalCache()
+    statements = _count_statements(connection)
+
+    first = count_rows(connection, entry, translation, totals)
+    again = count_rows(connection, entry, translation, totals)
+    with other:
+        other.execute(f"DELETE FROM {entry.table} WHERE id = 0")
+    after_delete = count_rows(connection, entry, translation, totals)
+
+    assert (first, again, after_delete) == (20, 20, 19)
+    assert sum("count(*)" in statement for statement in statements) == 2
+    connection.close()
+    other.close()
+
+
+def test_total_cache_full_forgets_least_recently_used():
+    connection = sqlite3.connect(":memory:")
+    totals = TotalCache(size=2)
+    assert totals.get(connection, ("a",)) is None
+    totals.put(("a",), 1)
+    totals.put(("b",), 2)
+
+    totals.get(connection, ("a",))
+    totals.put(("c",), 3)
+
+    remembered = {key: totals.get(connection, (key,)) for key in "abc"}
+    assert remembered == {"a": 1, "b": None, "c": 3}
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("write", "expected_ids"),
+    [
+        (lambda store: store.insert_one("books", {"id": "late"}), {"new", "late"}),
+        (lambda store: store.replace_one("books", "late", {}), {"new", "late"}),
+        (lambda store: store.replace_one("books", "new", {"n": 1}), {"new"}),
+        (lambda store: store.delete_one("books", "new"), set()),
+    ],
+    ids=["insert", "replace-create", "replace-existing", "delete"],
+)
+def test_write_after_other_store_recreates_collection_uses_new_table(
+    store, database, write, expected_ids
+):
+    store.insert_one("books", {"id": "old"})
+    assert store.find_one("books", "old") is not None  # the catalog is cached
+    other = SQLiteStore(str(database), auto_index_after=0)
+    other.drop_collection("books")
+    other.insert_one("books", {"id": "new"})
+
+    write(store)
+
+    documents = other.find("books", Query()).documents
+    assert {document.id for document in documents} == expected_ids
+    assert _table(database, "books") != "c_1"
+    other.close()
+
+
+def _drop_behind(store: SQLiteStore, database: Path) -> SQLiteStore:
+    """Cache the catalog of a one-document collection in ``store``, then drop
+    the collection through another store on the same file."""
+    store.insert_one("books", {"id": "old"})
+    assert store.find_one("books", "old") is not None
+    other = SQLiteStore(str(database), auto_index_after=0)
+    other.drop_collection("books")
+    return other
+
+
+def test_insert_after_other_store_drops_collection_creates_it_again(store, database):
+    other = _drop_behind(store, database)
+
+    store.insert_one("books", {"id": "late"})
+
+    assert [document.id for document in other.find("books", Query()).documents] == [
+        "late"
+    ]
+    other.close()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda store: store.replace_one("books", "old", {}, upsert=False),
+        lambda store: store.replace_one("books", "old", {}, expected_version="*"),
+        lambda store: store.delete_one("books", "old"),
+    ],
+    ids=["replace-without-upsert", "replace-versioned", "delete"],
+)
+def test_write_after_other_store_drops_collection_raises_not_found(
+    store, database, write
+):
+    other = _drop_behind(store, database)
+
+    with pytest.raises(DocumentNotFound, match="no document with id 'old'"):
+        write(store)
+
+    assert other.list_collections() == []
+    other.close()
+
+
+@pytest.mark.parametrize(
+    ("existing", "expected_version", "upsert", "error"),
+    [
+        (False, None, False, DocumentNotFound),
+        (False, "v1", True, DocumentNotFound),
+        (True, "stale", True, VersionMismatch),
+        (True, None, True, InvalidDocument),
+        (False, None, True, InvalidDocument),
+    ],
+    ids=["missing", "missing-versioned", "stale", "existing", "created"],
+)
+def test_replace_unstorable_body_reports_lookup_errors_first(
+    store, existing, expected_version, upsert, error
+):
+    store.insert_one("books", {"id": "other" if not existing else "a"})
+
+    with pytest.raises(error):
+        store.replace_one(
+            "books", "a", {"n": 2**70}, expected_version=expected_version, upsert=upsert
+        )
 
 
 # Processes and logs
