@@ -58,12 +58,15 @@ def check_url_encoding() -> None:
     :raises InvalidRequest: naming the part of the URL at fault.
     """
     path = request.environ.get("PATH_INFO", "")
+    query = request.environ.get("QUERY_STRING", "")
+    # Plain ASCII without percent-escapes, the common case, is valid UTF-8.
+    if path.isascii() and query.isascii() and "%" not in query:
+        return
     if not _is_utf8(path.encode("latin-1", "replace")):
         raise InvalidRequest(
             "The URL path is not valid UTF-8 once percent-decoded; encode names "
             "and ids as UTF-8 before percent-encoding them."
         )
-    query = request.environ.get("QUERY_STRING", "")
     for part in _QUERY_SEPARATOR.split(query):
         if not _is_utf8(unquote_to_bytes(part.replace("+", " "))):
             raise InvalidRequest(
