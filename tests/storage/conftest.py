@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -64,9 +65,10 @@ def _open_mongo_server(tmp_path: Path) -> Iterator[Store]:
     client: pymongo.MongoClient[Any] = pymongo.MongoClient(
         MONGODB_URL, serverSelectionTimeoutMS=5000
     )
-    store = store_class(
-        MONGODB_URL, environment="test", database=database, client=client
-    )
+    # The URL's own database would win over ``database``: give the store none.
+    parts = urlsplit(MONGODB_URL)
+    url = urlunsplit((parts.scheme, parts.netloc, "/", parts.query, ""))
+    store = store_class(url, environment="test", database=database, client=client)
     try:
         yield store
     finally:
