@@ -72,8 +72,9 @@ def _link_header(pages: dict[str, int], limit: int) -> str:
         for name, value in request.args.items(multi=True)
         if name not in _PAGING_PARAMETERS
     ]
-    links = []
-    for relation, offset in pages.items():
-        query_string = urlencode([*kept, ("limit", limit), ("offset", offset)])
-        links.append(f'<{request.base_url}?{query_string}>; rel="{relation}"')
-    return ", ".join(links)
+    # The other parameters are the same in every link: encode them once.
+    prefix = f"{request.base_url}?{urlencode(kept)}{'&' if kept else ''}"
+    return ", ".join(
+        f'<{prefix}limit={limit}&offset={offset}>; rel="{relation}"'
+        for relation, offset in pages.items()
+    )
