@@ -25,6 +25,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path as FilePath
@@ -53,6 +54,7 @@ from datasource.storage.ids import (
     replacement_id,
 )
 from datasource.storage.indexing import QueryCounter
+from datasource.storage.sqlite_checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from datasource.storage.sqlite_counts import TotalCache
 from datasource.storage.sqlite_documents import (
     check_version,
@@ -166,6 +168,7 @@ class SQLiteStore:
         self._catalog: tuple[int, dict[str, CollectionTable]] = (-1, {})
         self._query_counter = QueryCounter(self._auto_index_after)
         self._checked_configured: set[str] = set()
+        self._checkpointer: Checkpointer | None = None
 
     # Connections and transactions
 
@@ -189,6 +192,7 @@ class SQLiteStore:
             )
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"The SQLite database {self._path} cannot be opened ({exc}); "
@@ -199,9 +203,17 @@ class SQLiteStore:
         self._local.totals = TotalCache()
         with self._lock:
             self._connections.append(connection)
+            self._start_checkpointer()
         if not self._is_bootstrapped:
             self._bootstrap(connection)
         return connection
+
+    def _start_checkpointer(self) -> None:
+        """Start this process's checkpoint thread, once; it ends with the store."""
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(self._path)
+            self._checkpointer.start()
+            weakref.finalize(self, self._checkpointer.stop)
 
     def _bootstrap(self, connection: sqlite3.Connection) -> None:
         """Create the catalog tables when the database is new."""
@@ -345,6 +357,9 @@ class SQLiteStore:
             return
         with self._lock:
             connections, self._connections = self._connections, []
+            checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         for connection in connections:
             connection.close()
         self._local = threading.local()
