@@ -17,39 +17,25 @@ or the ObjectId it spells; inserts refuse an id whose other forms are taken.
 That check and the insert are two requests: two clients creating ``1`` and
 ``"1"`` at the same instant could both succeed (nothing else can).
 
-The client is created on first use in each process (gunicorn forks after
-loading the application) with timeouts derived from ``timeout_ms``, so that
-an unreachable server gives ``StoreUnavailable`` within a few seconds.
+``mongo_client`` connects: it keeps one client per process, created on first
+use, and turns driver errors into the domain's exceptions.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import unquote, unquote_plus
 
 import orjson
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidDocument as InvalidBSON
-from pymongo.errors import (
-    BulkWriteError,
-    ConnectionFailure,
-    DuplicateKeyError,
-    OperationFailure,
-    PyMongoError,
-)
-from pymongo.errors import ConfigurationError as DriverConfigurationError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from datasource.errors import (
-    ConfigurationError,
     DatasourceError,
     DuplicateDocument,
     ErrorDetail,
@@ -75,6 +61,7 @@ from datasource.storage.ids import (
     version_mismatch_error,
 )
 from datasource.storage.indexing import QueryCounter
+from datasource.storage.mongo_client import MongoConnection
 from datasource.storage.mongo_names import (
     NewDocument,
     decode_collection,
@@ -94,59 +81,11 @@ from datasource.storage.mongo_query import (
     unusual_sort_values,
 )
 
-__all__ = ["MongoStore", "database_name", "redact_url"]
+__all__ = ["MongoStore"]
 
 logger = logging.getLogger(__name__)
 
-_DATABASE_NAME = re.compile(r"[^/\\. \"$*<>:|?\x00]{1,63}")
-_URL_USER = re.compile(r"^(mongodb(?:\+srv)?://)([^/?#]*)@")
-_TIMEOUT_SETTINGS = re.compile(r" \(configured timeouts: [^)]*\)")
-
-# Operations may take longer than finding a server; both stay well under
-# gunicorn's 30-second worker timeout with the default of 3 s.
-SOCKET_TIMEOUT_FACTOR = 4
-# MongoDB's error codes for a regular expression it cannot compile, and for
-# credentials it refuses.
-_REGEX_ERRORS = frozenset({2, 51091})
-_AUTH_ERRORS = frozenset({13, 18})
 _DUPLICATE_KEY = 11000
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (for logs and messages)."""
-
-    def hide(match: re.Match[str]) -> str:
-        user, has_password, _ = match[2].partition(":")
-        return f"{match[1]}{user}:***@" if has_password else match[0]
-
-    return _URL_USER.sub(hide, url, count=1)
-
-
-def _password(url: str) -> str:
-    match = _URL_USER.match(url)
-    if match is None or ":" not in match[2]:
-        return ""
-    return match[2].partition(":")[2]
-
-
-def database_name(url: str, environment: str, database: str | None = None) -> str:
-    """The database a store uses: the URL's path, else ``database``, else
-    ``datasource_<environment>``.
-
-    :raises ConfigurationError: for a name MongoDB would refuse.
-    """
-    scheme_free = url.partition("://")[2]
-    hosts_and_path = scheme_free.partition("?")[0]
-    path = hosts_and_path.partition("/")[2] if "/" in hosts_and_path else ""
-    name = (
-        unquote_plus(path).partition(".")[0] or database or f"datasource_{environment}"
-    )
-    if not _DATABASE_NAME.fullmatch(name):
-        raise ConfigurationError(
-            f"The MongoDB database name {name!r} of environment {environment!r} is "
-            'invalid: use up to 63 characters without / \\ . space " $ * < > : | ?.'
-        )
-    return name
 
 
 class MongoStore:
@@ -163,66 +102,33 @@ class MongoStore:
         auto_index_after: int = 20,
         client: Any = None,
     ) -> None:
-        if not url.startswith(("mongodb://", "mongodb+srv://")):
-            raise ConfigurationError(
-                f"The store URL {redact_url(url)!r} of environment {environment!r} "
-                "must start with mongodb:// or mongodb+srv://."
-            )
-        self._url = url
-        self._environment = environment
-        self._database_name = database_name(url, environment, database)
-        self._timeout_ms = max(1, timeout_ms)
+        self._connection = MongoConnection(
+            url,
+            environment=environment,
+            database=database,
+            timeout_ms=timeout_ms,
+            client=client,
+            on_fork=self._reset_process_state,
+        )
         self._configured = {name: tuple(paths) for name, paths in indexes.items()}
         self._auto_index_after = auto_index_after
-        self._given_client = client
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
-        """Forget the client and caches: a new process starts from scratch."""
-        self._pid = os.getpid()
+        """Forget the caches: a new process starts from scratch."""
         self._lock = threading.Lock()
-        self._client: Any = None
         self._prepared: set[str] = set()
         self._query_counter = QueryCounter(self._auto_index_after)
 
     @property
     def database_name(self) -> str:
-        return self._database_name
+        return self._connection.database_name
 
-    # The client
-
-    def _database(self) -> Any:
-        """This process's database handle; the client is created on first use."""
-        if self._given_client is not None:
-            return self._given_client[self._database_name]
-        if os.getpid() != self._pid:
-            # A client must never cross a fork; the parent's stays the parent's.
-            self._reset_process_state()
-        with self._lock:
-            if self._client is None:
-                self._client = self._new_client()
-            return self._client[self._database_name]
-
-    def _new_client(self) -> Any:
-        with self._call("connect"):
-            client: pymongo.MongoClient[Document] = pymongo.MongoClient(
-                self._url,
-                serverSelectionTimeoutMS=self._timeout_ms,
-                connectTimeoutMS=self._timeout_ms,
-                socketTimeoutMS=self._timeout_ms * SOCKET_TIMEOUT_FACTOR,
-                retryWrites=True,
-                appname="datasource",
-            )
-        logger.debug(
-            "created a MongoDB client for %s in process %d",
-            redact_url(self._url),
-            os.getpid(),
-        )
-        return client
+    # Collections
 
     def _collection(self, collection: str) -> Any:
         check_collection_name(collection)
-        return self._database()[encode_collection(collection)]
+        return self._connection.database()[encode_collection(collection)]
 
     def _writable(self, collection: str) -> Any:
         """A collection about to be written, with its indexes on first use."""
@@ -235,68 +141,17 @@ class MongoStore:
                 self._prepared.add(collection)
         return target
 
-    @contextmanager
-    def _call(
-        self, operation: str, collection: str = "", document_id: object = None
-    ) -> Iterator[None]:
-        """Time one storage call for the DEBUG log; translate driver errors."""
-        started = time.perf_counter()
-        failure = ""
-        try:
-            yield
-        except PyMongoError as exc:
-            failure = f" failed={type(exc).__name__}"
-            raise self._translate(exc) from exc
-        finally:
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "mongo %s collection=%s id=%s duration=%.3fms%s",
-                    operation,
-                    collection,
-                    document_id,
-                    (time.perf_counter() - started) * 1000,
-                    failure,
-                )
-
-    def _translate(self, exc: PyMongoError) -> DatasourceError:
-        """The domain exception for a driver error, with no password in it."""
-        reason = self._scrub(_short_reason(str(exc)))
-        where = f"The MongoDB store of environment {self._environment!r}"
-        if isinstance(exc, ConnectionFailure | DriverConfigurationError):
-            return StoreUnavailable(
-                f"{where} at {redact_url(self._url)} cannot be reached ({reason}); "
-                "check that the server runs and the URL is right, then retry."
-            )
-        code = exc.code if isinstance(exc, OperationFailure) else None
-        if code in _REGEX_ERRORS and _is_about_regex(reason):
-            return InvalidQuery(
-                f"MongoDB cannot use the regular expression ({reason}); "
-                "simplify the pattern."
-            )
-        if code in _AUTH_ERRORS:
-            return StoreUnavailable(
-                f"{where} refused the credentials or the access ({reason}); "
-                "check the user, password and roles in the URL."
-            )
-        return DatasourceError(f"{where} failed ({reason}).")
-
-    def _scrub(self, text: str) -> str:
-        password = _password(self._url)
-        for form in {password, unquote(password)} - {""}:
-            text = text.replace(form, "***")
-        return text
-
     # Store protocol: administration
 
     def ping(self) -> None:
         """Run the ``ping`` command. :raises StoreUnavailable: when it fails."""
-        with self._call("ping"):
-            self._database().command("ping")
+        with self._connection.call("ping"):
+            self._connection.database().command("ping")
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection holding documents, with its count, by name."""
-        with self._call("list_collections"):
-            database = self._database()
+        with self._connection.call("list_collections"):
+            database = self._connection.database()
             listed = []
             for stored_name, name in _api_collections(database):
                 count = database[stored_name].count_documents({})
@@ -308,8 +163,8 @@ class MongoStore:
         """Remove a collection and its indexes; False when it did not exist."""
         check_collection_name(collection)
         stored_name = encode_collection(collection)
-        with self._call("drop_collection", collection):
-            database = self._database()
+        with self._connection.call("drop_collection", collection):
+            database = self._connection.database()
             if stored_name not in database.list_collection_names():
                 return False
             database.drop_collection(stored_name)
@@ -323,8 +178,8 @@ class MongoStore:
         collections whose names the API cannot use (other tools', MongoDB's
         own) stay too.
         """
-        with self._call("drop_all"):
-            database = self._database()
+        with self._connection.call("drop_all"):
+            database = self._connection.database()
             for stored_name, _ in _api_collections(database):
                 database.drop_collection(stored_name)
         with self._lock:
@@ -333,10 +188,7 @@ class MongoStore:
 
     def close(self) -> None:
         """Close the client this process created (a given client stays open)."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None and os.getpid() == self._pid:
-            client.close()
+        self._connection.close()
 
     # Store protocol: writes
 
@@ -346,7 +198,7 @@ class MongoStore:
         :raises DuplicateDocument: when the id, or another form of it, is taken.
         """
         new = NewDocument.of(document)
-        with self._call("insert_one", collection, new.api_id):
+        with self._connection.call("insert_one", collection, new.api_id):
             target = self._writable(collection)
             # A generated ObjectId is new by construction; a client's id is
             # checked in its other forms (1 and "1", ObjectId and hex).
@@ -374,7 +226,7 @@ class MongoStore:
         batch = [NewDocument.at(index, item) for index, item in enumerate(documents)]
         if not batch:
             return []
-        with self._call("insert_many", collection):
+        with self._connection.call("insert_many", collection):
             target = self._writable(collection)
             _check_batch_ids(collection, batch, 0, seen=set())
             _check_taken(target, collection, batch, 0)
@@ -397,7 +249,7 @@ class MongoStore:
         size = max(1, batch_size)
         written: list[Any] = []
         seen: set[str] = set()
-        with self._call("import_documents", collection):
+        with self._connection.call("import_documents", collection):
             target = self._writable(collection)
             is_fresh = target.estimated_document_count() == 0
             try:
@@ -430,7 +282,7 @@ class MongoStore:
             created (``upsert`` false, or a version was expected).
         """
         new_id = replacement_id(document_id, document)
-        with self._call("replace_one", collection, document_id):
+        with self._connection.call("replace_one", collection, document_id):
             target = self._writable(collection)
             for _attempt in range(3):
                 replaced = self._replace_existing(
@@ -491,7 +343,7 @@ class MongoStore:
         :raises VersionMismatch: when ``expected_version`` is not current.
         """
         selector: dict[str, Any] = {"_id": {"$in": id_forms(document_id)}}
-        with self._call("delete_one", collection, document_id):
+        with self._connection.call("delete_one", collection, document_id):
             target = self._collection(collection)
             if expected_version not in (None, "*"):
                 selector["_v"] = expected_version
@@ -506,7 +358,7 @@ class MongoStore:
     def find_one(self, collection: str, document_id: str) -> StoredDocument | None:
         """The document whose id is this text, or the integer or ObjectId it
         spells."""
-        with self._call("find_one", collection, document_id):
+        with self._connection.call("find_one", collection, document_id):
             target = self._collection(collection)
             found = target.find_one({"_id": {"$in": id_forms(document_id)}}, {"_t": 0})
         return None if found is None else read_document(found)
@@ -514,7 +366,7 @@ class MongoStore:
     def find(self, collection: str, query: Query) -> FindResult:
         """One page of matching documents and the number of all matches."""
         match = to_filter(query.filter)
-        with self._call("find", collection):
+        with self._connection.call("find", collection):
             target = self._collection(collection)
             self._count_queried_paths(collection, query)
             page = self._page(target, match, query) if query.limit > 0 else []
@@ -548,7 +400,7 @@ class MongoStore:
     def count(self, collection: str, filter: Filter | None = None) -> int:
         """The number of documents matching the filter (``count_documents``)."""
         match = to_filter(filter)
-        with self._call("count", collection):
+        with self._connection.call("count", collection):
             return int(self._collection(collection).count_documents(match))
 
     # Indexes
@@ -557,7 +409,7 @@ class MongoStore:
         """Create an ascending index on a field path (then the id) if there is
         none; it serves equality and range filters and sorting by the field."""
         _check_path(path)
-        with self._call("ensure_index", collection):
+        with self._connection.call("ensure_index", collection):
             self._writable(collection).create_index(_index_keys(tuple(path)))
 
     def _count_queried_paths(self, collection: str, query: Query) -> None:
@@ -714,14 +566,3 @@ def _duplicate(
         errors=[ErrorDetail(f"/{index}/id", message)],
         extra={"index": index, "id": document_id},
     )
-
-
-def _short_reason(text: str) -> str:
-    """A driver message without its topology dump and timeout settings."""
-    text = _TIMEOUT_SETTINGS.sub("", text.partition(", Timeout: ")[0])
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _is_about_regex(reason: str) -> bool:
-    lowered = reason.lower()
-    return "regular expression" in lowered or "$regex" in lowered

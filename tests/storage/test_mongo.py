@@ -36,8 +36,9 @@ from datasource.errors import (
     StoreUnavailable,
 )
 from datasource.query import Comparison, Not, Query, Regex, Search, SortKey
-from datasource.storage import mongo
-from datasource.storage.mongo import MongoStore, database_name, redact_url
+from datasource.storage import mongo_client
+from datasource.storage.mongo import MongoStore
+from datasource.storage.mongo_client import database_name, redact_url
 from datasource.storage.mongo_names import (
     EXTERNAL_VERSION,
     decode_collection,
@@ -637,9 +638,9 @@ class _Recorder:
 
 def test_client_created_lazily_once_per_process(monkeypatch):
     recorder = _Recorder()
-    monkeypatch.setattr(mongo.pymongo, "MongoClient", recorder)
+    monkeypatch.setattr(mongo_client.pymongo, "MongoClient", recorder)
     process = types.SimpleNamespace(getpid=lambda: 100)
-    monkeypatch.setattr(mongo, "os", process)
+    monkeypatch.setattr(mongo_client, "os", process)
     store = MongoStore("mongodb://u:pw@h/db", environment="test", timeout_ms=1500)
 
     assert recorder.created == []
@@ -653,7 +654,7 @@ def test_client_created_lazily_once_per_process(monkeypatch):
     assert url == "mongodb://u:pw@h/db"
     assert options["serverSelectionTimeoutMS"] == 1500
     assert options["connectTimeoutMS"] == 1500
-    assert options["socketTimeoutMS"] == 1500 * mongo.SOCKET_TIMEOUT_FACTOR
+    assert options["socketTimeoutMS"] == 1500 * mongo_client.SOCKET_TIMEOUT_FACTOR
     assert options["retryWrites"] is True
 
 
@@ -703,7 +704,7 @@ URL = f"mongodb://user:{PASSWORD}@db.example.net/app"
 )
 def test_driver_errors_become_domain_errors(error, expected, status, caplog):
     store = MongoStore(URL, environment="test", client=_FailingClient(error))
-    caplog.set_level(logging.DEBUG, logger="datasource.storage.mongo")
+    caplog.set_level(logging.DEBUG, logger="datasource.storage")
 
     with pytest.raises(expected) as caught:
         store.ping()
@@ -716,7 +717,7 @@ def test_driver_errors_become_domain_errors(error, expected, status, caplog):
 
 
 def test_unreachable_server_raises_store_unavailable_quickly(caplog):
-    caplog.set_level(logging.DEBUG, logger="datasource.storage.mongo")
+    caplog.set_level(logging.DEBUG, logger="datasource.storage")
     url = f"mongodb://user:{PASSWORD}@127.0.0.1:1/?directConnection=true"
     store = MongoStore(url, environment="test", timeout_ms=1000)
     started = time.monotonic()
