@@ -13,12 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from datasource.query import DEFAULT_LIMIT, MAX_LIMIT
-from datasource.queryparse import (
-    FIELD_OPERATORS,
-    MAX_OFFSET,
-    RESERVED_PARAMETERS,
-    WHERE_OPERATORS,
-)
+from datasource.queryparse import FIELD_OPERATORS, MAX_OFFSET, RESERVED_PARAMETERS
+from datasource.whereparse import WHERE_OPERATORS
 
 Schema = dict[str, Any]
 

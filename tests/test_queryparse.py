@@ -18,7 +18,8 @@ from datasource.query import (
     Search,
     SortKey,
 )
-from datasource.queryparse import parse_filter, parse_query
+from datasource.queryparse import parse_query
+from datasource.whereparse import parse_filter
 
 
 def eq(path, value):
