@@ -14,7 +14,6 @@ from datasource.api.context import get_store
 from datasource.api.documents import (
     check_new_documents,
     delete_document,
-    document_url,
     patch_document,
     read_document,
     replace_document,
@@ -29,6 +28,7 @@ from datasource.api.http import (
 from datasource.api.listing import list_response
 from datasource.api.names import check_collection_name, check_new_id
 from datasource.api.patching import PATCH_MEDIA_TYPES, build_patch
+from datasource.api.urls import collection_url, document_url
 from datasource.errors import InvalidRequest
 from datasource.queryparse import parse_query
 from datasource.storage import Document, Store, StoredDocument
@@ -53,7 +53,8 @@ class CollectionView(MethodView):
         """A page of the documents matching the query string, as a JSON array."""
         store = _collection_store(environment, collection)
         query = parse_query(request.args.items(multi=True))
-        return list_response(store.find(collection, query), query)
+        url = collection_url(environment, collection)
+        return list_response(store.find(collection, query), query, url)
 
     def post(self, environment: str, collection: str) -> Response:
         """Create one document (an object) or all of an array, or none of it."""

@@ -10,9 +10,6 @@ from __future__ import annotations
 import random
 import time
 from typing import Any
-from urllib.parse import quote
-
-from flask import request
 
 from datasource.api.http import check_if_match, has_if_match, is_create_only
 from datasource.api.names import (
@@ -34,7 +31,6 @@ from datasource.errors import (
 )
 from datasource.storage import (
     Document,
-    DocumentId,
     ReplaceResult,
     Store,
     StoredDocument,
@@ -44,7 +40,6 @@ __all__ = [
     "WriteConflict",
     "check_new_documents",
     "delete_document",
-    "document_url",
     "patch_document",
     "read_document",
     "replace_document",
@@ -60,16 +55,6 @@ class WriteConflict(DatasourceError):
     status = 409
     title = "Conflict"
     slug = "write-conflict"
-
-
-def document_url(environment: str, collection: str, document_id: DocumentId) -> str:
-    """The absolute URL of a document, its id percent-encoded as one segment.
-
-    Environment and collection names need no encoding: their rules allow only
-    characters that URLs carry as they are.
-    """
-    segment = quote(id_text(document_id), safe="")
-    return f"{request.root_url}{environment}/{collection}/{segment}"
 
 
 def read_document(store: Store, collection: str, document_id: str) -> StoredDocument:

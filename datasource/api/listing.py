@@ -24,12 +24,15 @@ TOTAL_COUNT_HEADER = "X-Total-Count"
 _PAGING_PARAMETERS = frozenset({"limit", "offset"})
 
 
-def list_response(result: FindResult, query: Query) -> Response:
-    """200 with the page of documents, its total count and its page links."""
+def list_response(result: FindResult, query: Query, url: str) -> Response:
+    """200 with the page of documents, its total count and its page links.
+
+    :param url: the absolute URL of the collection, which the links extend.
+    """
     headers = {
         TOTAL_COUNT_HEADER: str(result.total),
         "Link": _link_header(
-            page_offsets(result.total, query.limit, query.offset), query.limit
+            url, page_offsets(result.total, query.limit, query.offset), query.limit
         ),
     }
     return json_response(_list_body(result, query), headers=headers)
@@ -66,14 +69,14 @@ def _last_offset(total: int, limit: int, offset: int) -> int:
     return offset + (total - 1 - offset) // limit * limit
 
 
-def _link_header(pages: dict[str, int], limit: int) -> str:
+def _link_header(url: str, pages: dict[str, int], limit: int) -> str:
     kept = [
         (name, value)
         for name, value in request.args.items(multi=True)
         if name not in _PAGING_PARAMETERS
     ]
     # The other parameters are the same in every link: encode them once.
-    prefix = f"{request.base_url}?{urlencode(kept)}{'&' if kept else ''}"
+    prefix = f"{url}?{urlencode(kept)}{'&' if kept else ''}"
     return ", ".join(
         f'<{prefix}limit={limit}&offset={offset}>; rel="{relation}"'
         for relation, offset in pages.items()
