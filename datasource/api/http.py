@@ -47,6 +47,7 @@ __all__ = [
 JSON_MEDIA_TYPE = "application/json"
 _READ_CHUNK = 64 * 1024
 _QUERY_SEPARATOR = re.compile(r"[&;]")
+_BARE_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]+/[a-z0-9.+-]+")
 
 
 def check_url_encoding() -> None:
@@ -97,9 +98,7 @@ def json_response(
     body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A response carrying already encoded JSON."""
-    return Response(
-        body, status=status, headers=dict(headers or {}), mimetype=JSON_MEDIA_TYPE
-    )
+    return Response(body, status, headers, content_type=JSON_MEDIA_TYPE)
 
 
 def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
@@ -112,14 +111,16 @@ def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
     :raises InvalidRequest: when there is no body or it is not valid JSON.
     """
     config = get_config()
-    _check_declared_size(config.max_body_bytes)
-    if not _has_body():
+    declared = request.content_length
+    if declared is not None and declared > config.max_body_bytes:
+        raise _too_large(config.max_body_bytes)
+    if not declared and not _is_chunked():
         raise InvalidRequest(
             f"{request.method} {request.path} needs a JSON body; none was sent."
         )
     json_media_type(media_types)
 
-    data = _read_body(config.max_body_bytes)
+    data = _read_body(declared, config.max_body_bytes)
     return decode_json(data, max_depth=config.max_depth)
 
 
@@ -131,6 +132,10 @@ def json_media_type(media_types: tuple[str, ...] = ()) -> str:
     :raises UnsupportedMediaType: for a missing or other media type, or a
         charset other than UTF-8.
     """
+    declared: str = request.environ.get("CONTENT_TYPE", "")
+    # A bare lower-case type, as clients usually send it, needs no parsing.
+    if _is_bare(declared) and _is_accepted(declared, media_types):
+        return declared
     media_type = request.mimetype
     if not _is_accepted(media_type, media_types):
         shown = repr(media_type) if media_type else "no Content-Type"
@@ -146,6 +151,10 @@ def json_media_type(media_types: tuple[str, ...] = ()) -> str:
     return media_type
 
 
+def _is_bare(media_type: str) -> bool:
+    return _BARE_MEDIA_TYPE.fullmatch(media_type) is not None
+
+
 def _is_accepted(media_type: str, media_types: tuple[str, ...]) -> bool:
     if media_types:
         return media_type in media_types
@@ -154,27 +163,18 @@ def _is_accepted(media_type: str, media_types: tuple[str, ...]) -> bool:
     )
 
 
-def _check_declared_size(limit: int) -> None:
-    length = request.content_length
-    if length is not None and length > limit:
-        raise _too_large(limit)
-
-
-def _has_body() -> bool:
-    if request.content_length:
-        return True
+def _is_chunked() -> bool:
     chunked = request.headers.get("Transfer-Encoding", "").lower()
     return "chunked" in chunked
 
 
-def _read_body(limit: int) -> bytes:
+def _read_body(declared: int | None, limit: int) -> bytes:
     """Read the declared length exactly, or a chunked body up to one byte past
     ``limit``.
 
     :raises InvalidRequest: when the connection ends before the declared length.
     :raises PayloadTooLarge: when a chunked body goes past the limit.
     """
-    declared = request.content_length
     data = _read_up_to(limit + 1 if declared is None else declared)
     if declared is not None and len(data) < declared:
         raise InvalidRequest(
@@ -190,9 +190,10 @@ def _read_up_to(size: int) -> bytes:
     """Read from the request stream until ``size`` bytes or its end."""
     chunks: list[bytes] = []
     read = 0
+    stream = request.stream
     try:
         while read < size:
-            chunk = request.stream.read(min(_READ_CHUNK, size - read))
+            chunk = stream.read(min(_READ_CHUNK, size - read))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -221,7 +222,7 @@ def document_headers(document: StoredDocument) -> dict[str, str]:
 
 def has_if_match() -> bool:
     """True when the client made its write conditional with ``If-Match``."""
-    return "If-Match" in request.headers
+    return "HTTP_IF_MATCH" in request.environ
 
 
 def is_create_only() -> bool:
@@ -250,6 +251,8 @@ def check_if_match(document: StoredDocument | None) -> None:
 
 def is_not_modified(document: StoredDocument) -> bool:
     """True when ``If-None-Match`` lists the document's version (or ``*``)."""
+    if "HTTP_IF_NONE_MATCH" not in request.environ:
+        return False
     return request.if_none_match.contains_weak(document.version)
 
 

@@ -37,6 +37,7 @@ _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._:-]")
 # Printable characters stay readable in the log; anything else, line breaks
 # included, is percent-encoded so that a path cannot forge a log line.
 _LOGGED_PATH_SAFE = "/:@-._~!$&'()*+,;="
+_LOGGED_AS_IS = re.compile(r"[A-Za-z0-9/:@\-._~!$&'()*+,;=]*")
 
 StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -89,6 +90,8 @@ def loggable_path() -> str:
 
 
 def _loggable(path: str) -> str:
+    if _LOGGED_AS_IS.fullmatch(path):
+        return path
     return quote(path, safe=_LOGGED_PATH_SAFE)
 
 
@@ -104,13 +107,18 @@ def _choose_request_id(sent: str | None) -> str:
 def _log_request(
     environ: dict[str, Any], statuses: list[str], started: float, request_id: str
 ) -> None:
-    # PATH_INFO holds the URL's bytes as latin-1 text (PEP 3333).
-    path = environ.get("PATH_INFO", "").encode("latin-1", "replace")
     logger.info(
         "%s %s %s %.1fms request_id=%s",
         environ.get("REQUEST_METHOD", "-"),
-        _loggable(path.decode("utf-8", "replace")),
+        _loggable(_decoded_path(environ.get("PATH_INFO", ""))),
         statuses[-1].partition(" ")[0] if statuses else "-",
         (time.perf_counter() - started) * 1000,
         request_id,
     )
+
+
+def _decoded_path(path_info: str) -> str:
+    """PATH_INFO holds the URL's bytes as latin-1 text (PEP 3333)."""
+    if path_info.isascii():
+        return path_info
+    return path_info.encode("latin-1", "replace").decode("utf-8", "replace")
