@@ -394,11 +394,14 @@ def _select_page(
 
     A filtered or sorted page is chosen by rowid first and read afterwards, so
     that a sort SQLite has to do itself (after a sort on a field, or when it
-    unites index lookups) holds keys and rowids, never whole documents.
+    unites index lookups) holds keys and rowids, never whole documents. A
+    walk of the index of the only sort key sorts nothing: it reads the
+    documents as it goes.
     """
     params = dict(translation.params, limit=query.limit, offset=query.offset)
     source = entry.table if index is None else f"{entry.table} INDEXED BY {index}"
-    is_two_step = bool(query.sort) or query.filter is not None
+    is_walk = index is not None and len(query.sort) <= 1
+    is_two_step = not is_walk and (bool(query.sort) or query.filter is not None)
     columns = "rowid" if is_two_step else "id, version, CAST(body AS BLOB)"
     rows = connection.execute(
         f"SELECT {columns} FROM {source} "
