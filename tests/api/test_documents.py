@@ -283,3 +283,26 @@ def test_big_integer_reads_back_as_exact_digits(client):
     )
 
     assert b'"n":9007199254740993' in client.get("/test/numbers/1").data
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://localhost", "http://localhost/"),
+        ("https://api.example.org", "https://api.example.org/"),
+        ("http://api.example.org:8080", "http://api.example.org:8080/"),
+        ("https://api.example.org:443", "https://api.example.org/"),
+        ("http://example.org/mounted/here", "http://example.org/mounted/here/"),
+    ],
+)
+def test_location_follows_each_requests_scheme_host_and_mount_point(
+    client, base_url, root
+):
+    # Alternating hosts checks that a URL built for one is never reused for another.
+    for _ in range(2):
+        response = client.post("/test/books", json={"title": "A"}, base_url=base_url)
+        other = client.post("/test/books", json={"title": "B"})
+
+        document_id = response.get_json()["id"]
+        assert response.headers["Location"] == f"{root}test/books/{document_id}"
+        assert other.headers["Location"].startswith("http://localhost/test/books/")

@@ -154,3 +154,12 @@ def test_list_bad_query_parameter_returns_400(client, assert_problem, query_stri
 
     problem = assert_problem(response, 400)
     assert problem["type"].endswith("/invalid-query")
+
+
+def test_list_links_use_the_requests_host_and_mount_point(client, books):
+    response = client.get(
+        "/test/books?limit=2", base_url="https://api.example.org/mounted"
+    )
+
+    for link in response.headers["Link"].split(", "):
+        assert link.startswith("<https://api.example.org/mounted/test/books?limit=2&")
