@@ -163,6 +163,7 @@ class SQLiteStore:
         self._pid = os.getpid()
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._is_bootstrapped = False
         self._catalog: tuple[int, dict[str, CollectionTable]] = (-1, {})
@@ -270,9 +271,29 @@ class SQLiteStore:
         """A read transaction: every statement inside sees one snapshot."""
         return self._transaction(self._connection(), "BEGIN")
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A write transaction holding the database's write lock from its start."""
-        return self._transaction(self._connection(), "BEGIN IMMEDIATE")
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database's write lock from its start.
+
+        Threads of one process take turns on a lock of their own first: one
+        waiting there wakes the moment the write before it ends, where
+        SQLite's busy handler would poll the database lock with sleeps of up
+        to 100 ms. Only writers in other processes meet that handler.
+
+        :raises StoreUnavailable: when the turn does not come within the
+            busy timeout.
+        """
+        connection = self._connection()
+        if not self._writing.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise StoreUnavailable(
+                "The SQLite database is busy with other writes; retry the "
+                "request shortly."
+            )
+        try:
+            with self._transaction(connection, "BEGIN IMMEDIATE"):
+                yield connection
+        finally:
+            self._writing.release()
 
     # The catalog
 

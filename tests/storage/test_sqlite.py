@@ -21,6 +21,7 @@ from datasource.errors import (
     InvalidDocument,
     InvalidQuery,
     InvalidRequest,
+    StoreUnavailable,
     VersionMismatch,
 )
 from datasource.query import Comparison, Query, Regex, Search, SortKey
@@ -798,3 +799,51 @@ def test_find_with_catastrophic_regex_gives_up_with_invalid_query(tmp_path):
         store.find("texts", query)
 
     assert time.monotonic() - started < 5
+
+
+def test_threads_writing_at_once_each_write_once(store):
+    store.insert_one("books", {"id": "counter", "count": 0})
+    errors: list[BaseException] = []
+
+    def write(number: int) -> None:
+        try:
+            for step in range(25):
+                store.insert_one("books", {"id": f"{number}-{step}"})
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+
+    assert errors == []
+    assert store.count("books") == 1 + 8 * 25
+
+
+def test_write_waiting_past_the_busy_timeout_is_unavailable(store, monkeypatch):
+    monkeypatch.setattr("datasource.storage.sqlite.BUSY_TIMEOUT_SECONDS", 0.2)
+    store.insert_one("books", {"id": 1})
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_stream():
+        yield {"id": "first"}
+        holding.set()
+        release.wait(timeout=30)
+
+    def hold_the_write_turn() -> None:
+        store.import_documents("books", slow_stream(), batch_size=1)
+
+    holder = threading.Thread(target=hold_the_write_turn)
+    holder.start()
+    holding.wait(timeout=30)
+    try:
+        with pytest.raises(StoreUnavailable, match="busy"):
+            store.insert_one("books", {"id": 2})
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    store.insert_one("books", {"id": 2})
+    assert store.count("books") == 3
