@@ -77,7 +77,8 @@ def _add_peer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json-server",
         action="store_true",
-        help="Also measure json-server 0.17.4 from npm on the same documents.",
+        help="Also measure json-server 0.17.4 from npm on the same documents"
+        " (up to 100,000 of them).",
     )
     parser.add_argument(
         "--cache-dir",

@@ -33,6 +33,11 @@ class RunSettings:
     indexes: tuple[str, ...] = ()
 
 
+# json-server loads its whole database into memory: past this size it needs
+# more than a benchmark machine has.
+JSON_SERVER_MAX_DOCUMENTS = 100_000
+
+
 def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
     """Measure every server on ``size`` documents; return the size's results."""
     directory = settings.work_dir / f"n{size}"
@@ -56,7 +61,13 @@ def run_size(settings: RunSettings, wrk: str, size: int) -> dict[str, Any]:
         ]
         result["runs"] += measure(settings, wrk, subjects, size)
 
-    if settings.json_server:
+    if settings.json_server and size > JSON_SERVER_MAX_DOCUMENTS:
+        print(
+            f"   json-server skipped: it holds every document in memory, about"
+            f" 5 GB per {JSON_SERVER_MAX_DOCUMENTS:,}",
+            file=sys.stderr,
+        )
+    elif settings.json_server:
         try:
             result["runs"].append(measure_json_server(settings, wrk, source, size))
         except RuntimeError as exc:
