@@ -46,6 +46,17 @@ def _parse_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+def _parse_indexes(text: str) -> tuple[str, ...]:
+    entries = _parse_list(text)
+    for entry in entries:
+        collection, _, field = entry.partition(".")
+        if not collection or not all(field.split(".")):
+            raise ValueError(
+                f"expected collection.field entries, such as books.title; got {entry!r}"
+            )
+    return entries
+
+
 def _parse_synchronous(text: str) -> str:
     value = text.strip().upper()
     if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
@@ -101,7 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "indexes",
         "DATASOURCE_INDEXES",
-        _parse_list,
+        _parse_indexes,
         "",
         "Fields to index, as collection.field (field may be dotted), comma-separated.",
     ),

@@ -173,3 +173,11 @@ def test_every_setting_is_a_config_field():
     fields = set(Config.__dataclass_fields__)
 
     assert {setting.name for setting in SETTINGS} <= fields
+
+
+@pytest.mark.parametrize("entry", ["title", ".title", "books.", "books..title", "."])
+def test_index_entry_without_collection_and_field_is_refused(entry):
+    with pytest.raises(ConfigurationError, match="DATASOURCE_INDEXES") as raised:
+        load_config({"DATASOURCE_INDEXES": f"books.pageCount,{entry}"})
+
+    assert repr(entry) in str(raised.value)
