@@ -219,3 +219,24 @@ def test_preflight_patch_from_browser_allowed(start_server):
     exposed = created.headers["access-control-expose-headers"].lower()
     for header in ("etag", "location", "link", "x-total-count"):
         assert header in exposed
+
+
+def test_every_request_is_one_log_line_with_its_request_id(start_server):
+    server = start_server()
+    with server.client() as client:
+        ids = [
+            client.request("GET", f"{ITEMS}/absent").headers["x-request-id"]
+            for _ in range(20)
+        ]
+
+        # Lines are written in batches at most a second apart, while serving.
+        deadline = time.monotonic() + 10
+        while not all(f"request_id={rid}" in server.log() for rid in ids):
+            assert time.monotonic() < deadline, server.log()[-2000:]
+            time.sleep(0.1)
+
+    lines = [line for line in server.log().splitlines() if "request_id=" in line]
+    for request_id in ids:
+        (line,) = [line for line in lines if line.endswith(f"request_id={request_id}")]
+        assert f"GET {ITEMS}/absent 404 " in line
+        assert "[INFO] datasource.api.tracing:" in line
