@@ -8,16 +8,9 @@ come from the path, and everything a request asks is done by the helpers in
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from flask.views import MethodView
 
+from datasource.api import documents
 from datasource.api.context import get_store
-from datasource.api.documents import (
-    check_new_documents,
-    delete_document,
-    patch_document,
-    read_document,
-    replace_document,
-)
 from datasource.api.http import (
     document_headers,
     is_not_modified,
@@ -44,82 +37,80 @@ COLLECTION_RULE = "/<environment:environment>/<collection>"
 DOCUMENT_RULE = COLLECTION_RULE + "/<path:document_id>"
 
 
-class CollectionView(MethodView):
-    """``/{env}/{coll}``: list (GET, HEAD), create (POST), drop (DELETE)."""
-
-    init_every_request = False
-
-    def get(self, environment: str, collection: str) -> Response:
-        """A page of the documents matching the query string, as a JSON array."""
-        store = _collection_store(environment, collection)
-        query = parse_query(request.args.items(multi=True))
-        url = collection_url(environment, collection)
-        return list_response(store.find(collection, query), query, url)
-
-    def post(self, environment: str, collection: str) -> Response:
-        """Create one document (an object) or all of an array, or none of it."""
-        store = _collection_store(environment, collection)
-        body = read_json_body()
-
-        if isinstance(body, list):
-            check_new_documents(body)
-            created = store.insert_many(collection, body)
-            return json_response(_join(created), status=201)
-
-        document = _require_object(body, "an object or an array of objects")
-        if "id" in document:
-            check_new_id(document["id"])
-        stored = store.insert_one(collection, document)
-        location = document_url(environment, collection, stored.id)
-        return _document_response(stored, 201, location)
-
-    def delete(self, environment: str, collection: str) -> Response:
-        """Remove the collection and its documents; 204 whether or not it existed."""
-        store = _collection_store(environment, collection)
-        store.drop_collection(collection)
-        return Response(status=204)
+@blueprint.get(COLLECTION_RULE)
+def get_collection(environment: str, collection: str) -> Response:
+    """A page of the documents matching the query string, as a JSON array."""
+    store = _collection_store(environment, collection)
+    query = parse_query(request.args.items(multi=True))
+    url = collection_url(environment, collection)
+    return list_response(store.find(collection, query), query, url)
 
 
-class DocumentView(MethodView):
-    """``/{env}/{coll}/{id}``: read (GET, HEAD), PUT, PATCH and DELETE."""
+@blueprint.post(COLLECTION_RULE)
+def post_collection(environment: str, collection: str) -> Response:
+    """Create one document (an object) or all of an array, or none of it."""
+    store = _collection_store(environment, collection)
+    body = read_json_body()
 
-    init_every_request = False
+    if isinstance(body, list):
+        documents.check_new_documents(body)
+        created = store.insert_many(collection, body)
+        return json_response(_join(created), status=201)
 
-    def get(self, environment: str, collection: str, document_id: str) -> Response:
-        """The document with its ETag, or 304 when If-None-Match lists it."""
-        store = _collection_store(environment, collection)
-        stored = read_document(store, collection, document_id)
-        if is_not_modified(stored):
-            return not_modified_response(stored)
-        return _document_response(stored)
-
-    def put(self, environment: str, collection: str, document_id: str) -> Response:
-        """Replace the document whole (200), or create it when absent (201)."""
-        store = _collection_store(environment, collection)
-        body = _require_object(read_json_body(), "an object")
-
-        result = replace_document(store, collection, document_id, body)
-        if not result.created:
-            return _document_response(result.document)
-        location = document_url(environment, collection, result.document.id)
-        return _document_response(result.document, 201, location)
-
-    def patch(self, environment: str, collection: str, document_id: str) -> Response:
-        """Apply a merge patch or a JSON Patch, chosen by the Content-Type."""
-        store = _collection_store(environment, collection)
-        patch = build_patch(request.mimetype, read_json_body(PATCH_MEDIA_TYPES))
-        stored = patch_document(store, collection, document_id, patch)
-        return _document_response(stored)
-
-    def delete(self, environment: str, collection: str, document_id: str) -> Response:
-        """Delete the document (204), honouring If-Match."""
-        store = _collection_store(environment, collection)
-        delete_document(store, collection, document_id)
-        return Response(status=204)
+    document = _require_object(body, "an object or an array of objects")
+    if "id" in document:
+        check_new_id(document["id"])
+    stored = store.insert_one(collection, document)
+    location = document_url(environment, collection, stored.id)
+    return _document_response(stored, 201, location)
 
 
-blueprint.add_url_rule(COLLECTION_RULE, view_func=CollectionView.as_view("collection"))
-blueprint.add_url_rule(DOCUMENT_RULE, view_func=DocumentView.as_view("document"))
+@blueprint.delete(COLLECTION_RULE)
+def delete_collection(environment: str, collection: str) -> Response:
+    """Remove the collection and its documents; 204 whether or not it existed."""
+    store = _collection_store(environment, collection)
+    store.drop_collection(collection)
+    return Response(status=204)
+
+
+@blueprint.get(DOCUMENT_RULE)
+def get_document(environment: str, collection: str, document_id: str) -> Response:
+    """The document with its ETag, or 304 when If-None-Match lists it."""
+    store = _collection_store(environment, collection)
+    stored = documents.read_document(store, collection, document_id)
+    if is_not_modified(stored):
+        return not_modified_response(stored)
+    return _document_response(stored)
+
+
+@blueprint.put(DOCUMENT_RULE)
+def put_document(environment: str, collection: str, document_id: str) -> Response:
+    """Replace the document whole (200), or create it when absent (201)."""
+    store = _collection_store(environment, collection)
+    body = _require_object(read_json_body(), "an object")
+
+    result = documents.replace_document(store, collection, document_id, body)
+    if not result.created:
+        return _document_response(result.document)
+    location = document_url(environment, collection, result.document.id)
+    return _document_response(result.document, 201, location)
+
+
+@blueprint.patch(DOCUMENT_RULE)
+def patch_document(environment: str, collection: str, document_id: str) -> Response:
+    """Apply a merge patch or a JSON Patch, chosen by the Content-Type."""
+    store = _collection_store(environment, collection)
+    patch = build_patch(request.mimetype, read_json_body(PATCH_MEDIA_TYPES))
+    stored = documents.patch_document(store, collection, document_id, patch)
+    return _document_response(stored)
+
+
+@blueprint.delete(DOCUMENT_RULE)
+def delete_document(environment: str, collection: str, document_id: str) -> Response:
+    """Delete the document (204), honouring If-Match."""
+    store = _collection_store(environment, collection)
+    documents.delete_document(store, collection, document_id)
+    return Response(status=204)
 
 
 def _collection_store(environment: str, collection: str) -> Store:
