@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Response, request
@@ -111,7 +111,8 @@ def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
     :raises InvalidRequest: when there is no body or it is not valid JSON.
     """
     config = get_config()
-    declared = request.content_length
+    environ = request.environ
+    declared = _declared_length(environ)
     if declared is not None and declared > config.max_body_bytes:
         raise _too_large(config.max_body_bytes)
     if not declared and not _is_chunked():
@@ -120,8 +121,18 @@ def read_json_body(media_types: tuple[str, ...] = ()) -> Any:
         )
     json_media_type(media_types)
 
-    data = _read_body(declared, config.max_body_bytes)
+    data = _read_body(environ, declared, config.max_body_bytes)
     return decode_json(data, max_depth=config.max_depth)
+
+
+def _declared_length(environ: Mapping[str, Any]) -> int | None:
+    """Content-Length as Werkzeug reads it: None when absent or chunked, 0 when
+    malformed (the server has usually refused such a request already)."""
+    text = environ.get("CONTENT_LENGTH")
+    if text is None or environ.get("HTTP_TRANSFER_ENCODING") == "chunked":
+        return None
+    digits = str(text).strip()
+    return int(digits) if digits.isascii() and digits.isdigit() else 0
 
 
 def json_media_type(media_types: tuple[str, ...] = ()) -> str:
@@ -168,14 +179,21 @@ def _is_chunked() -> bool:
     return "chunked" in chunked
 
 
-def _read_body(declared: int | None, limit: int) -> bytes:
+def _read_body(environ: Mapping[str, Any], declared: int | None, limit: int) -> bytes:
     """Read the declared length exactly, or a chunked body up to one byte past
     ``limit``.
+
+    A declared length is read straight from the server's input, which never
+    reads past it; a chunked body goes through Werkzeug's stream, which knows
+    where each server says such a body ends.
 
     :raises InvalidRequest: when the connection ends before the declared length.
     :raises PayloadTooLarge: when a chunked body goes past the limit.
     """
-    data = _read_up_to(limit + 1 if declared is None else declared)
+    if declared is None:
+        data = _read_up_to(request.stream, limit + 1)
+    else:
+        data = _read_up_to(environ["wsgi.input"], declared)
     if declared is not None and len(data) < declared:
         raise InvalidRequest(
             f"The body ended after {len(data)} of the {declared} bytes that "
@@ -186,11 +204,10 @@ def _read_body(declared: int | None, limit: int) -> bytes:
     return data
 
 
-def _read_up_to(size: int) -> bytes:
-    """Read from the request stream until ``size`` bytes or its end."""
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """Read from a stream until ``size`` bytes or its end."""
     chunks: list[bytes] = []
     read = 0
-    stream = request.stream
     try:
         while read < size:
             chunk = stream.read(min(_READ_CHUNK, size - read))
