@@ -133,6 +133,8 @@ def _verdict(
         return ""
     if not figures["requests"]:
         return "NO ANSWER"
+    if figures["errors"]:
+        return "ERRORS"
     if scenario == "list":
         is_met = figures["p50_ms"] < LIST_P50_MS
         return f"p50<{LIST_P50_MS:.0f} {'met' if is_met else 'MISSED'}"

@@ -7,6 +7,7 @@ or a peer left out) says so instead of passing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -71,8 +72,17 @@ def _growth_checks(
         target = f"1M {scenario}: p50 within {GROWTH_LIMIT}x of 100k's"
         small = _figure(before, scenario, "p50_ms")
         big = _figure(after, scenario, "p50_ms")
-        growth = None if small is None or big is None or not small else big / small
+        growth = _growth(small, big)
         yield _at_most(target, growth, GROWTH_LIMIT, "x")
+
+
+def _growth(small: float | None, big: float | None) -> float | None:
+    """How many times longer the large size took; infinite when either failed."""
+    if small is None or big is None:
+        return None
+    if math.isinf(small) or math.isinf(big) or not small:
+        return math.inf
+    return big / small
 
 
 def _large_checks(large: dict[str, Any] | None) -> Iterator[Check]:
@@ -125,11 +135,16 @@ def _run(size: dict[str, Any] | None, app: str) -> dict[str, Any] | None:
 
 
 def _figure(run: dict[str, Any] | None, scenario: str, key: str) -> float | None:
+    """One figure of a scenario; a scenario with failed requests has none.
+
+    Requests that failed (timeouts, errors) say nothing about the speed of
+    the ones that did not, so they fail the scenario's targets outright.
+    """
     if run is None or scenario not in run["scenarios"]:
         return None
     figures = run["scenarios"][scenario]
-    if not figures.get("requests"):
-        return None
+    if not figures.get("requests") or figures.get("errors"):
+        return math.inf if key == "p50_ms" else 0.0
     value: float = figures[key]
     return value
 

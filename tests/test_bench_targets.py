@@ -97,3 +97,19 @@ def test_targets_of_sizes_and_peers_not_run_are_not_measured():
     assert verdicts["1M: start-up to first answer under 2 s"] == "not measured"
     assert verdicts["100k patch: at least 100x json-server's req/s"] == "not measured"
     assert verdicts["100k get: at least 0.8x the ceiling's req/s"] == "met"
+
+
+def test_a_scenario_with_failed_requests_misses_its_targets():
+    reference = _size(
+        100_000, [_run("ceiling", 1000, 5.0), _run("datasource", 900, 10.0)], 12_000
+    )
+    reference["runs"][1]["scenarios"]["list"].update(errors=824, p50_ms=0.0)
+    large = _size(1_000_000, [_run("datasource", 900, 10.0)], 12_000)
+    large["runs"][0]["scenarios"]["get"].update(errors=3)
+
+    verdicts = _verdicts({"sizes": [reference, large]})
+
+    assert verdicts["100k list: p50 under 20 ms"] == "MISSED"
+    assert verdicts["1M list: p50 within 1.5x of 100k's"] == "MISSED"
+    assert verdicts["1M get: p50 within 1.5x of 100k's"] == "MISSED"
+    assert verdicts["1M post: p50 within 1.5x of 100k's"] == "met"
