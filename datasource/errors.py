@@ -102,6 +102,14 @@ class UnsupportedMediaType(DatasourceError):
     slug = "unsupported-media-type"
 
 
+class WriteConflict(DatasourceError):
+    """Other writes kept changing a document while a change was being applied."""
+
+    status = 409
+    title = "Conflict"
+    slug = "write-conflict"
+
+
 class StoreUnavailable(DatasourceError):
     """The store behind an environment cannot be reached right now."""
 

@@ -18,7 +18,7 @@ version differs (or ``DocumentNotFound`` when there is no document).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -124,6 +124,21 @@ class Store(Protocol):
         ``document`` carries an ``id`` whose text equals ``document_id``. An
         existing document keeps its stored id (and its type); a created one
         takes the id of ``document``.
+        """
+
+    def update_one(
+        self,
+        collection: str,
+        document_id: str,
+        change: Callable[[StoredDocument], Document],
+    ) -> StoredDocument:
+        """Replace a document with ``change(current)``, nothing written between.
+
+        ``change`` returns the new body, which keeps the current id; an
+        exception it raises leaves the document as it was and propagates.
+
+        :raises DocumentNotFound: when there is no such document.
+        :raises WriteConflict: when other writes kept changing it meanwhile.
         """
 
     def delete_one(

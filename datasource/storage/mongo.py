@@ -24,8 +24,10 @@ use, and turns driver errors into the domain's exceptions.
 from __future__ import annotations
 
 import logging
+import random
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -42,6 +44,8 @@ from datasource.errors import (
     InvalidDocument,
     InvalidQuery,
     StoreUnavailable,
+    VersionMismatch,
+    WriteConflict,
 )
 from datasource.query import Filter, Path, Query, filter_paths
 from datasource.storage.base import (
@@ -86,6 +90,10 @@ __all__ = ["MongoStore"]
 logger = logging.getLogger(__name__)
 
 _DUPLICATE_KEY = 11000
+# Read-change-write cycles of update_one before it gives up, and the pause
+# between them (growing with each attempt, randomised so rivals spread out).
+_UPDATE_ATTEMPTS = 8
+_RETRY_PAUSE_SECONDS = 0.002
 
 
 class MongoStore:
@@ -333,6 +341,41 @@ class MongoStore:
         if target.find_one({"_id": current["_id"]}, {"_id": 1}) is None:
             raise not_found_error(collection, document_id)
         raise version_mismatch_error(collection, document_id)
+
+    def update_one(
+        self,
+        collection: str,
+        document_id: str,
+        change: Callable[[StoredDocument], Document],
+    ) -> StoredDocument:
+        """Read, change, and write on condition that the version is unchanged.
+
+        Without transactions, a write that lands between the read and the
+        write makes the conditional write fail; the cycle then starts again
+        from a fresh read, a few times, after a short random pause.
+
+        :raises DocumentNotFound: when there is no such document.
+        :raises WriteConflict: when every attempt was overtaken.
+        """
+        for attempt in range(_UPDATE_ATTEMPTS):
+            current = self.find_one(collection, document_id)
+            if current is None:
+                raise not_found_error(collection, document_id)
+            updated = change(current)
+            try:
+                return self.replace_one(
+                    collection,
+                    str(current.id),
+                    updated,
+                    expected_version=current.version,
+                    upsert=False,
+                ).document
+            except VersionMismatch:
+                time.sleep(random.uniform(0, _RETRY_PAUSE_SECONDS * (attempt + 1)))
+        raise WriteConflict(
+            f"The document {document_id!r} of collection {collection!r} kept "
+            "changing while a change was applied to it; send the request again."
+        )
 
     def delete_one(
         self, collection: str, document_id: str, expected_version: str | None = None

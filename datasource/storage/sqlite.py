@@ -26,10 +26,11 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path as FilePath
 from types import MappingProxyType, TracebackType
+from typing import TypeVar
 
 import orjson
 
@@ -85,6 +86,7 @@ from datasource.storage.sqlite_tables import (
     insert_batch,
     insert_row,
     read_catalog,
+    select_current,
     select_key,
     update_row,
 )
@@ -100,6 +102,8 @@ BUSY_TIMEOUT_SECONDS = 10.0
 # closing one could checkpoint and remove the parent's WAL file. Keeping a
 # reference stops the garbage collector from closing them.
 _inherited_connections: list[sqlite3.Connection] = []
+
+_Selected = TypeVar("_Selected")
 
 
 class _Timed:
@@ -483,6 +487,32 @@ class SQLiteStore:
             insert_row(connection, entry, (stored.id, stored.body, stored.version))
             return ReplaceResult(stored, created=True)
 
+    def update_one(
+        self,
+        collection: str,
+        document_id: str,
+        change: Callable[[StoredDocument], Document],
+    ) -> StoredDocument:
+        """Read, change and write a document in one write transaction.
+
+        The write lock is held from the read on, so no other write can come
+        between: the change never needs to be tried again.
+        """
+        check_collection_name(collection)
+        with _Timed("update_one", collection, document_id), self._write() as connection:
+            entry, row = self._select_first(
+                connection,
+                collection,
+                lambda entry: select_current(connection, entry, document_id),
+            )
+            if entry is None or row is None:
+                raise not_found_error(collection, document_id)
+            rowid, stored_id, version, body = row
+            updated = change(StoredDocument(stored_id, version, body))
+            stored = stored_document(stored_id, updated)
+            update_row(connection, entry, rowid, stored)
+            return stored
+
     def delete_one(
         self, collection: str, document_id: str, expected_version: str | None = None
     ) -> None:
@@ -502,7 +532,20 @@ class SQLiteStore:
     def _select_key(
         self, connection: sqlite3.Connection, collection: str, document_id: str
     ) -> tuple[CollectionTable | None, tuple[int, DocumentId, str] | None]:
-        """The collection's table and the document's key, first statement of a write.
+        """The collection's table and the document's key, first statement of a write."""
+        return self._select_first(
+            connection,
+            collection,
+            lambda entry: select_key(connection, entry, document_id),
+        )
+
+    def _select_first(
+        self,
+        connection: sqlite3.Connection,
+        collection: str,
+        select: Callable[[CollectionTable], _Selected | None],
+    ) -> tuple[CollectionTable | None, _Selected | None]:
+        """The collection's table and what ``select`` reads, first in a write.
 
         Under ``BEGIN IMMEDIATE`` no other connection changes the schema, so
         only this statement can meet a table that another process dropped
@@ -512,13 +555,13 @@ class SQLiteStore:
         entry = self._catalog[1].get(collection)
         if entry is not None:
             try:
-                return entry, select_key(connection, entry, document_id)
+                return entry, select(entry)
             except sqlite3.OperationalError as exc:
                 _raise_unless_table_missing(exc)
         entry = self._find_collection(connection, collection)
         if entry is None:
             return None, None
-        return entry, select_key(connection, entry, document_id)
+        return entry, select(entry)
 
     # Store protocol: reads
 

@@ -278,6 +278,18 @@ def select_key(
     return row
 
 
+def select_current(
+    connection: sqlite3.Connection, entry: CollectionTable, document_id: str
+) -> tuple[int, DocumentId, str, bytes] | None:
+    """The rowid, id, version and body of the document a URL id names."""
+    row: tuple[int, DocumentId, str, bytes] | None = connection.execute(
+        f"SELECT rowid, id, version, CAST(body AS BLOB) FROM {entry.table} "
+        "WHERE CAST(id AS TEXT) = ?",
+        (document_id,),
+    ).fetchone()
+    return row
+
+
 def find_page(
     connection: sqlite3.Connection,
     entry: CollectionTable,

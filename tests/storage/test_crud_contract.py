@@ -7,6 +7,7 @@ section of the HTTP contract; the same tests run unchanged on each store.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -319,6 +320,78 @@ def test_replace_one_stale_version_raises_version_mismatch(store):
 
     assert caught.value.status == 412
     assert store.find_one("books", "1").document == {"id": 1, "v": 2}
+
+
+def test_update_one_writes_the_change_of_the_current_document(store):
+    created = store.insert_one("books", {"id": 1, "pages": 100, "title": "A"})
+    seen = []
+
+    def add_pages(current):
+        seen.append(current)
+        return {**current.document, "pages": current.document["pages"] + 1}
+
+    updated = store.update_one("books", "1", add_pages)
+
+    assert [(doc.id, doc.version) for doc in seen] == [(1, created.version)]
+    assert updated.version != created.version
+    assert typed(updated.document) == typed({"id": 1, "pages": 101, "title": "A"})
+    assert store.find_one("books", "1") == updated
+
+
+def test_update_one_keeps_the_stored_id_and_its_type(store):
+    store.insert_one("books", {"id": "7", "v": 1})
+
+    updated = store.update_one("books", "7", lambda current: {"v": 2})
+
+    assert typed(updated.document) == typed({"id": "7", "v": 2})
+    assert typed(store.find_one("books", "7").document) == typed({"id": "7", "v": 2})
+
+
+def test_update_one_absent_document_raises_not_found_without_calling(store):
+    store.insert_one("books", {"id": 1})
+    calls = []
+
+    with pytest.raises(DocumentNotFound):
+        store.update_one("books", "2", calls.append)
+    with pytest.raises(DocumentNotFound):
+        store.update_one("films", "1", calls.append)
+
+    assert calls == []
+
+
+def test_update_one_change_that_raises_leaves_the_document(store):
+    created = store.insert_one("books", {"id": 1, "v": 1})
+
+    def refuse(current):
+        raise VersionMismatch("not this one")
+
+    with pytest.raises(VersionMismatch, match="not this one"):
+        store.update_one("books", "1", refuse)
+
+    assert store.find_one("books", "1") == created
+
+
+def test_update_one_from_threads_at_once_loses_no_change(store):
+    store.insert_one("books", {"id": 1, "count": 0})
+
+    def increment() -> None:
+        for _ in range(10):
+            store.update_one(
+                "books",
+                "1",
+                lambda current: {
+                    **current.document,
+                    "count": current.document["count"] + 1,
+                },
+            )
+
+    threads = [threading.Thread(target=increment) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert store.find_one("books", "1").document["count"] == 40
 
 
 def test_replace_one_expected_version_of_absent_raises_not_found(store):
