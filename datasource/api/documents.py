@@ -1,14 +1,12 @@
 """What each request on one document does, between parsing and responding.
 
-The views call these helpers; they hold the conditional-request logic and the
-read, apply and write cycle of PATCH, which retries on a concurrent write when
-the client set no condition, so that no acknowledged change is lost.
+The views call these helpers; they hold the conditional-request logic and
+what a PATCH does to the document it finds. The store applies a patch as one
+change, read and write together, so that concurrent patches all land.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Any
 
 from datasource.api.http import check_if_match, has_if_match, is_create_only
@@ -21,7 +19,6 @@ from datasource.api.names import (
 )
 from datasource.api.patching import Patch
 from datasource.errors import (
-    DatasourceError,
     DocumentNotFound,
     DuplicateDocument,
     ErrorDetail,
@@ -37,24 +34,12 @@ from datasource.storage import (
 )
 
 __all__ = [
-    "WriteConflict",
     "check_new_documents",
     "delete_document",
     "patch_document",
     "read_document",
     "replace_document",
 ]
-
-_PATCH_ATTEMPTS = 8
-_RETRY_PAUSE_SECONDS = 0.002
-
-
-class WriteConflict(DatasourceError):
-    """Other writes kept changing a document while a PATCH was being applied."""
-
-    status = 409
-    title = "Conflict"
-    slug = "write-conflict"
 
 
 def read_document(store: Store, collection: str, document_id: str) -> StoredDocument:
@@ -174,47 +159,24 @@ def _replace_if_match(
 def patch_document(
     store: Store, collection: str, document_id: str, patch: Patch
 ) -> StoredDocument:
-    """PATCH: read, apply, write with the version read; retry when overtaken.
+    """PATCH: the patch applied to the current document, as one change.
 
-    With If-Match, a concurrent write is the client's business: 412 at once.
-    Without, the cycle repeats a few times, so concurrent patches all land.
+    The store reads, applies and writes with nothing written in between, so
+    concurrent patches all land; If-Match is checked against what it reads.
 
-    :raises WriteConflict: when every attempt was overtaken by another write.
+    :raises VersionMismatch: when If-Match does not list the current version,
+        or lists any version of a missing document.
     """
-    for attempt in range(_PATCH_ATTEMPTS):
-        current = store.find_one(collection, document_id)
+
+    def patched(current: StoredDocument) -> Document:
         check_if_match(current)
-        if current is None:
-            raise _not_found(collection, document_id)
+        return _check_patched(current, patch(current.document))
 
-        try:
-            return _write_patched(store, collection, current, patch)
-        except VersionMismatch:
-            if has_if_match():
-                raise
-        time.sleep(random.uniform(0, _RETRY_PAUSE_SECONDS * (attempt + 1)))
-
-    raise WriteConflict(
-        f"The document {document_id!r} kept changing while the patch was "
-        "applied; send the patch again."
-    )
-
-
-def _write_patched(
-    store: Store, collection: str, current: StoredDocument, patch: Patch
-) -> StoredDocument:
-    updated = _check_patched(current, patch(current.document))
     try:
-        result = store.replace_one(
-            collection,
-            id_text(current.id),
-            updated,
-            expected_version=current.version,
-            upsert=False,
-        )
+        return store.update_one(collection, document_id, patched)
     except DocumentNotFound:
-        raise _deleted_meanwhile(collection, id_text(current.id)) from None
-    return result.document
+        check_if_match(None)
+        raise
 
 
 def _check_patched(current: StoredDocument, updated: Any) -> Document:
