@@ -7,11 +7,11 @@ strings), its whole JSON text in ``body`` and an opaque ``version``. A unique
 index on ``CAST(id AS TEXT)`` both finds a document by the text of its URL
 segment and keeps ``1`` and ``"1"`` from living in one collection.
 
-Connections are per thread and per process (gunicorn forks workers), in WAL
-mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so that
-conditional checks and the write happen under one lock, and readers see one
-snapshot per call. A write encodes its document before taking the lock and,
-when the cached catalog knows the collection, runs no catalog query under it.
+Every call runs on this process's connections (``sqlite_connections``): a
+write in one ``BEGIN IMMEDIATE`` transaction, a read on one snapshot. A write
+encodes its document before taking the lock and, when the cached catalog
+knows the collection, runs no catalog query under it. A forked process starts
+over with its own connections and an empty catalog cache.
 Fields that are filtered or sorted on get indexes, configured or automatic.
 Helpers: ``sqlite_query`` translates queries, ``sqlite_tables`` holds the
 schema and the statements, ``sqlite_documents`` checks ids and encodes
@@ -21,24 +21,18 @@ documents, ``sqlite_counts`` remembers each connection's totals of matches.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path as FilePath
 from types import MappingProxyType, TracebackType
 from typing import TypeVar
 
 import orjson
 
-from datasource.errors import (
-    ConfigurationError,
-    DatasourceError,
-    StoreUnavailable,
-)
+from datasource.errors import DatasourceError, StoreUnavailable
 from datasource.query import Filter, Path, Query, filter_paths, project
 from datasource.storage.base import (
     CollectionInfo,
@@ -55,8 +49,7 @@ from datasource.storage.ids import (
     replacement_id,
 )
 from datasource.storage.indexing import QueryCounter
-from datasource.storage.sqlite_checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
-from datasource.storage.sqlite_counts import TotalCache
+from datasource.storage.sqlite_connections import SQLiteConnections
 from datasource.storage.sqlite_documents import (
     check_version,
     duplicate_error,
@@ -69,12 +62,10 @@ from datasource.storage.sqlite_documents import (
 from datasource.storage.sqlite_query import (
     json_path,
     regex_time_limit,
-    register_functions,
     translate_filter,
     translate_query,
 )
 from datasource.storage.sqlite_tables import (
-    CATALOG_SCHEMA,
     CollectionTable,
     Row,
     array_probe,
@@ -94,14 +85,6 @@ from datasource.storage.sqlite_tables import (
 __all__ = ["SQLiteStore"]
 
 logger = logging.getLogger(__name__)
-
-SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
-BUSY_TIMEOUT_SECONDS = 10.0
-
-# Connections inherited through fork are never used or closed in the child:
-# closing one could checkpoint and remove the parent's WAL file. Keeping a
-# reference stops the garbage collector from closing them.
-_inherited_connections: list[sqlite3.Connection] = []
 
 _Selected = TypeVar("_Selected")
 
@@ -150,154 +133,37 @@ class SQLiteStore:
         indexes: Mapping[str, tuple[tuple[str, ...], ...]] = MappingProxyType({}),
         auto_index_after: int = 20,
     ) -> None:
-        if synchronous.upper() not in SYNCHRONOUS_MODES:
-            raise ConfigurationError(
-                f"The SQLite synchronous mode {synchronous!r} is unknown; use one "
-                f"of {', '.join(SYNCHRONOUS_MODES)}."
-            )
+        self._db = SQLiteConnections(path, synchronous)
         FilePath(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = path
-        self._synchronous = synchronous.upper()
         self._configured = {name: tuple(paths) for name, paths in indexes.items()}
         self._auto_index_after = auto_index_after
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
-        """Forget every connection and cache: a new process starts from scratch."""
-        self._pid = os.getpid()
-        self._local = threading.local()
+        """Forget every cache: a new process starts from scratch."""
         self._lock = threading.Lock()
-        self._writing = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._is_bootstrapped = False
         self._catalog: tuple[int, dict[str, CollectionTable]] = (-1, {})
         self._query_counter = QueryCounter(self._auto_index_after)
         self._checked_configured: set[str] = set()
-        self._checkpointer: Checkpointer | None = None
 
     # Connections and transactions
 
-    def _connection(self) -> sqlite3.Connection:
-        if os.getpid() != self._pid:
-            _inherited_connections.extend(self._connections)
+    def _connections(self) -> SQLiteConnections:
+        """This process's connections; a forked child starts over with new ones."""
+        if self._db.is_inherited:
+            self._db = self._db.renewed()
             self._reset_process_state()
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._open_connection()
-        return connection
+        return self._db
 
-    def _open_connection(self) -> sqlite3.Connection:
-        try:
-            connection = sqlite3.connect(
-                self._path,
-                timeout=BUSY_TIMEOUT_SECONDS,
-                isolation_level=None,
-                check_same_thread=False,
-                cached_statements=512,
-            )
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(f"PRAGMA synchronous = {self._synchronous}")
-            connection.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(
-                f"The SQLite database {self._path} cannot be opened ({exc}); "
-                "check that its directory exists and is writable."
-            ) from exc
-        register_functions(connection)
-        self._local.connection = connection
-        self._local.totals = TotalCache()
-        with self._lock:
-            self._connections.append(connection)
-            self._start_checkpointer()
-        if not self._is_bootstrapped:
-            self._bootstrap(connection)
-        return connection
-
-    def _start_checkpointer(self) -> None:
-        """Start this process's checkpoint thread, once; it ends with the store."""
-        if self._checkpointer is None:
-            self._checkpointer = Checkpointer(self._path)
-            self._checkpointer.start()
-            weakref.finalize(self, self._checkpointer.stop)
-
-    def _bootstrap(self, connection: sqlite3.Connection) -> None:
-        """Create the catalog tables when the database is new."""
-        row = connection.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-            "AND name IN ('catalog_collections', 'catalog_indexes')"
-        ).fetchone()
-        if row[0] < len(CATALOG_SCHEMA):
-            with self._transaction(connection, "BEGIN IMMEDIATE"):
-                for statement in CATALOG_SCHEMA:
-                    connection.execute(statement)
-        self._is_bootstrapped = True
-
-    @contextmanager
-    def _transaction(
-        self, connection: sqlite3.Connection, begin: str
-    ) -> Iterator[sqlite3.Connection]:
-        """Run a block in one transaction; roll back on any exception."""
-        try:
-            connection.execute(begin)
-        except sqlite3.OperationalError as exc:
-            _raise_if_busy(exc)
-            raise
-        try:
-            yield connection
-        except BaseException:
-            self._roll_back(connection)
-            raise
-        try:
-            connection.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self._roll_back(connection)
-            _raise_if_busy(exc)
-            raise
-
-    def _roll_back(self, connection: sqlite3.Connection) -> None:
-        """End a failed transaction, forgetting totals it may have counted.
-
-        A total counted after this connection's own uncommitted write would
-        otherwise stay valid: the rollback moves neither stamp of the cache.
-        """
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        totals: TotalCache | None = getattr(self._local, "totals", None)
-        if totals is not None:  # None once close() has run in another thread
-            totals.clear()
-
-    def _totals(self) -> TotalCache:
-        """The totals remembered by this thread's connection."""
-        totals: TotalCache = self._local.totals
-        return totals
+    def _connection(self) -> sqlite3.Connection:
+        return self._connections().connection()
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A read transaction: every statement inside sees one snapshot."""
-        return self._transaction(self._connection(), "BEGIN")
+        return self._connections().read()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the database's write lock from its start.
-
-        Threads of one process take turns on a lock of their own first: one
-        waiting there wakes the moment the write before it ends, where
-        SQLite's busy handler would poll the database lock with sleeps of up
-        to 100 ms. Only writers in other processes meet that handler.
-
-        :raises StoreUnavailable: when the turn does not come within the
-            busy timeout.
-        """
-        connection = self._connection()
-        if not self._writing.acquire(timeout=BUSY_TIMEOUT_SECONDS):
-            raise StoreUnavailable(
-                "The SQLite database is busy with other writes; retry the "
-                "request shortly."
-            )
-        try:
-            with self._transaction(connection, "BEGIN IMMEDIATE"):
-                yield connection
-        finally:
-            self._writing.release()
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._connections().write()
 
     # The catalog
 
@@ -351,7 +217,7 @@ class SQLiteStore:
         """Every collection holding documents, with its count, by name."""
         with _Timed("list_collections"), self._read() as connection:
             entries = sorted(self._collections(connection).values(), key=_by_name)
-            totals = self._totals()
+            totals = self._db.totals()
             counted = [
                 (entry.name, count_rows(connection, entry, None, totals))
                 for entry in entries
@@ -378,16 +244,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close the connections this process opened, in every thread."""
-        if os.getpid() != self._pid:
-            return
-        with self._lock:
-            connections, self._connections = self._connections, []
-            checkpointer, self._checkpointer = self._checkpointer, None
-        if checkpointer is not None:
-            checkpointer.stop()
-        for connection in connections:
-            connection.close()
-        self._local = threading.local()
+        self._db.close()
 
     # Store protocol: writes
 
@@ -612,7 +469,9 @@ class SQLiteStore:
                 if entry is None:
                     translate_query(query)
                     return FindResult([], 0)
-                documents, total = find_page(connection, entry, query, self._totals())
+                documents, total = find_page(
+                    connection, entry, query, self._db.totals()
+                )
         if query.fields is not None:
             documents = [_projected(document, query.fields) for document in documents]
         return FindResult(documents, total)
@@ -629,7 +488,7 @@ class SQLiteStore:
             translation = translate_filter(
                 filter, entry.indexed, array_probe(connection, entry)
             )
-            return count_rows(connection, entry, translation, self._totals())
+            return count_rows(connection, entry, translation, self._db.totals())
 
     # Indexes
 
@@ -699,14 +558,6 @@ def _raise_unless_table_missing(exc: sqlite3.OperationalError) -> None:
     """Let a cached table that another process dropped fall back to the catalog."""
     if "no such table" not in str(exc):
         raise exc
-
-
-def _raise_if_busy(exc: sqlite3.OperationalError) -> None:
-    """A database still locked after the busy timeout is a temporary condition."""
-    if "locked" in str(exc) or "busy" in str(exc):
-        raise StoreUnavailable(
-            f"The SQLite database is busy ({exc}); retry the request shortly."
-        ) from exc
 
 
 def _by_name(entry: CollectionTable) -> str:

@@ -823,7 +823,9 @@ def test_threads_writing_at_once_each_write_once(store):
 
 
 def test_write_waiting_past_the_busy_timeout_is_unavailable(store, monkeypatch):
-    monkeypatch.setattr("datasource.storage.sqlite.BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(
+        "datasource.storage.sqlite_connections.BUSY_TIMEOUT_SECONDS", 0.2
+    )
     store.insert_one("books", {"id": 1})
     holding, release = threading.Event(), threading.Event()
 
