@@ -8,9 +8,12 @@ index on ``CAST(id AS TEXT)`` both finds a document by the text of its URL
 segment and keeps ``1`` and ``"1"`` from living in one collection.
 
 Every call runs on this process's connections (``sqlite_connections``): a
-write in one ``BEGIN IMMEDIATE`` transaction, a read on one snapshot. A write
-encodes its document before taking the lock and, when the cached catalog
-knows the collection, runs no catalog query under it. A forked process starts
+write in one ``BEGIN IMMEDIATE`` transaction, a read on one snapshot. Creating
+one document is one INSERT, and a patch one UPDATE conditioned on the version
+it read, each its own transaction: SQLite's write lock is then held for one
+statement only, never while Python works. A write encodes its document before
+taking the lock and, when the cached catalog knows the collection, runs no
+catalog query under it. A forked process starts
 over with its own connections and an empty catalog cache.
 Fields that are filtered or sorted on get indexes, configured or automatic.
 Helpers: ``sqlite_query`` translates queries, ``sqlite_tables`` holds the
@@ -80,11 +83,15 @@ from datasource.storage.sqlite_tables import (
     select_current,
     select_key,
     update_row,
+    update_row_if_current,
 )
 
 __all__ = ["SQLiteStore"]
 
 logger = logging.getLogger(__name__)
+
+# Optimistic attempts of update_one before it takes the write lock to read.
+_UPDATE_ATTEMPTS = 3
 
 _Selected = TypeVar("_Selected")
 
@@ -249,29 +256,38 @@ class SQLiteStore:
     # Store protocol: writes
 
     def insert_one(self, collection: str, document: Document) -> StoredDocument:
-        """Create one document, generating a 24-hex id when it has none."""
+        """Create one document, generating a 24-hex id when it has none.
+
+        On a collection the cached catalog knows, the INSERT runs alone as its
+        own transaction, holding SQLite's lock the least time; otherwise (and
+        when another process dropped the table) the catalog is read and the
+        collection created in one write transaction.
+        """
         check_collection_name(collection)
         document_id, body = prepare(document)
-        version = new_version()
-        with _Timed("insert_one", collection, document_id), self._write() as connection:
+        row = (document_id, body, new_version())
+        with _Timed("insert_one", collection, document_id):
             try:
-                self._insert_row(connection, collection, (document_id, body, version))
+                if not self._insert_alone(collection, row):
+                    with self._write() as connection:
+                        entry = self._writable_collection(connection, collection)
+                        insert_row(connection, entry, row)
             except sqlite3.IntegrityError:
                 raise duplicate_error(collection, document_id) from None
-        return StoredDocument(document_id, version, body)
+        return StoredDocument(document_id, row[2], body)
 
-    def _insert_row(
-        self, connection: sqlite3.Connection, collection: str, row: Row
-    ) -> None:
-        """Insert on the cached catalog's table, else on the catalog read now."""
+    def _insert_alone(self, collection: str, row: Row) -> bool:
+        """Insert on the cached catalog's table; False when it has none."""
         entry = self._catalog[1].get(collection)
-        if entry is not None:
-            try:
+        if entry is None:
+            return False
+        try:
+            with self._connections().statement() as connection:
                 insert_row(connection, entry, row)
-                return
-            except sqlite3.OperationalError as exc:
-                _raise_unless_table_missing(exc)
-        insert_row(connection, self._writable_collection(connection, collection), row)
+        except sqlite3.OperationalError as exc:
+            _raise_unless_table_missing(exc)
+            return False
+        return True
 
     def insert_many(
         self, collection: str, documents: Sequence[Document]
@@ -350,13 +366,56 @@ class SQLiteStore:
         document_id: str,
         change: Callable[[StoredDocument], Document],
     ) -> StoredDocument:
-        """Read, change and write a document in one write transaction.
+        """Read, change, and write on condition that the version is unchanged.
 
-        The write lock is held from the read on, so no other write can come
-        between: the change never needs to be tried again.
+        The read and the conditional UPDATE each run alone, so SQLite's lock
+        is held only for the UPDATE, never while Python applies the change. A
+        write that lands in between makes the UPDATE match nothing; after a
+        few such attempts the cycle runs once more in one write transaction,
+        where nothing can come between.
+
+        :raises DocumentNotFound: when there is no such document.
         """
         check_collection_name(collection)
-        with _Timed("update_one", collection, document_id), self._write() as connection:
+        with _Timed("update_one", collection, document_id):
+            for _ in range(_UPDATE_ATTEMPTS):
+                stored = self._update_alone(collection, document_id, change)
+                if stored is not None:
+                    return stored
+            return self._update_locked(collection, document_id, change)
+
+    def _update_alone(
+        self,
+        collection: str,
+        document_id: str,
+        change: Callable[[StoredDocument], Document],
+    ) -> StoredDocument | None:
+        """One optimistic attempt; None when it must be made again."""
+        entry = self._catalog[1].get(collection)
+        if entry is None:
+            return None
+        try:
+            with self._connections().statement() as connection:
+                row = select_current(connection, entry, document_id)
+                if row is None:
+                    raise not_found_error(collection, document_id)
+                rowid, stored_id, version, body = row
+                updated = change(StoredDocument(stored_id, version, body))
+                stored = stored_document(stored_id, updated)
+                if update_row_if_current(connection, entry, rowid, version, stored):
+                    return stored
+        except sqlite3.OperationalError as exc:
+            _raise_unless_table_missing(exc)
+        return None
+
+    def _update_locked(
+        self,
+        collection: str,
+        document_id: str,
+        change: Callable[[StoredDocument], Document],
+    ) -> StoredDocument:
+        """Read, change and write in one write transaction."""
+        with self._write() as connection:
             entry, row = self._select_first(
                 connection,
                 collection,

@@ -4,9 +4,12 @@ Connections are per thread and per process (gunicorn forks workers), in WAL
 mode with explicit transactions: writes take ``BEGIN IMMEDIATE`` so that
 conditional checks and the write happen under one lock, and readers see one
 snapshot per call. Threads of one process take turns on a write lock of their
-own before SQLite's. The first connection of a process creates the catalog
-tables when the database is new. Each connection keeps the totals of matches
-it counted, and each process runs one background checkpoint thread.
+own before SQLite's. A write that is one statement can instead run alone, as
+its own transaction (``statement``): SQLite then holds its lock only inside
+that statement's one step, while Python's global lock is free. The first
+connection of a process creates the catalog tables when the database is new.
+Each connection keeps the totals of matches it counted, and each process runs
+one background checkpoint thread.
 """
 
 from __future__ import annotations
@@ -135,6 +138,25 @@ class SQLiteConnections:
     def read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read transaction: every statement inside sees one snapshot."""
         return self._transaction(self.connection(), "BEGIN")
+
+    @contextmanager
+    def statement(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for statements that are each a transaction.
+
+        SQLite takes and releases its write lock inside the one call that runs
+        such a statement, with Python's global lock released, so no thread of
+        this process can keep the lock held by holding the interpreter. That
+        makes a one-statement write the shortest a write can hold the lock.
+
+        :raises StoreUnavailable: when the database stays locked for the busy
+            timeout.
+        """
+        connection = self.connection()
+        try:
+            yield connection
+        except sqlite3.OperationalError as exc:
+            _raise_if_busy(exc)
+            raise
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

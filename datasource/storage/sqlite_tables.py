@@ -267,6 +267,26 @@ def update_row(
     )
 
 
+def update_row_if_current(
+    connection: sqlite3.Connection,
+    entry: CollectionTable,
+    rowid: int,
+    version: str,
+    stored: StoredDocument,
+) -> bool:
+    """Update a row only while it still has ``version``; True when it did.
+
+    Versions are never reused, so a row with the version read earlier is the
+    document read earlier, unchanged since.
+    """
+    cursor = connection.execute(
+        f"UPDATE {entry.table} SET body = CAST(? AS TEXT), version = ? "
+        "WHERE rowid = ? AND version = ?",
+        (stored.body, stored.version, rowid, version),
+    )
+    return cursor.rowcount == 1
+
+
 def select_key(
     connection: sqlite3.Connection, entry: CollectionTable, document_id: str
 ) -> tuple[int, DocumentId, str] | None:

@@ -849,3 +849,57 @@ def test_write_waiting_past_the_busy_timeout_is_unavailable(store, monkeypatch):
 
     store.insert_one("books", {"id": 2})
     assert store.count("books") == 3
+
+
+def _interfering_change(store: SQLiteStore, overtaken: int):
+    """A change that rewrites the document itself on its first calls, as a
+    concurrent writer landing between the read and the write would.
+
+    A read first gives the store its catalog, as any served request has, so
+    that update_one starts with its optimistic attempts.
+    """
+    store.find_one("books", "1")
+    seen: list[int] = []
+
+    def change(current):
+        seen.append(current.document["count"])
+        if len(seen) <= overtaken:
+            store.replace_one("books", "1", {"id": 1, "count": len(seen) * 10})
+        return {**current.document, "count": current.document["count"] + 1}
+
+    return change, seen
+
+
+def test_update_one_overtaken_once_applies_the_change_to_the_new_version(store):
+    store.insert_one("books", {"id": 1, "count": 0})
+    change, seen = _interfering_change(store, overtaken=1)
+
+    updated = store.update_one("books", "1", change)
+
+    assert seen == [0, 10]
+    assert updated.document == {"id": 1, "count": 11}
+    assert store.find_one("books", "1") == updated
+
+
+def test_update_one_overtaken_every_time_lands_under_the_write_lock(store):
+    store.insert_one("books", {"id": 1, "count": 0})
+    change, seen = _interfering_change(store, overtaken=3)
+
+    updated = store.update_one("books", "1", change)
+
+    # Three optimistic attempts, each overtaken, then one under the lock.
+    assert seen == [0, 10, 20, 30]
+    assert store.find_one("books", "1").document == {"id": 1, "count": 31}
+    assert store.find_one("books", "1").version == updated.version
+
+
+def test_update_one_of_a_collection_dropped_by_another_store_is_not_found(
+    store, database
+):
+    store.insert_one("books", {"id": 1, "count": 0})
+    other = SQLiteStore(str(database))
+    other.drop_collection("books")
+    other.close()
+
+    with pytest.raises(DocumentNotFound):
+        store.update_one("books", "1", lambda current: current.document)
