@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing
+import os
+import subprocess
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
-from live_server import Client, LiveServer, increment_counter
+from live_server import GUNICORN, ROOT, Client, LiveServer, increment_counter
 
 pytestmark = pytest.mark.server
 
@@ -240,3 +242,61 @@ def test_every_request_is_one_log_line_with_its_request_id(start_server):
         (line,) = [line for line in lines if line.endswith(f"request_id={request_id}")]
         assert f"GET {ITEMS}/absent 404 " in line
         assert "[INFO] datasource.api.tracing:" in line
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on a loopback port (Linux's /proc/net/tcp)."""
+    local = f"0100007F:{port:04X}"
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "0A")
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(start_server):
+    server = start_server(workers=3)
+    assert listening_sockets(server.port) == 3
+
+
+def test_connections_opened_at_once_reach_every_worker(start_server):
+    server = start_server(workers=2)
+    clients = [server.client() for _ in range(32)]
+    try:
+        ids = [
+            client.request("GET", f"{ITEMS}/absent").headers["x-request-id"]
+            for client in clients
+        ]
+        deadline = time.monotonic() + 10
+        while not all(f"request_id={rid}" in server.log() for rid in ids):
+            assert time.monotonic() < deadline, server.log()[-2000:]
+            time.sleep(0.1)
+    finally:
+        for client in clients:
+            client.close()
+
+    serving = {
+        line.split("] [")[1]
+        for line in server.log().splitlines()
+        if any(line.endswith(f"request_id={rid}") for rid in ids)
+    }
+    # Each connection lands on a worker's own socket by the hash of its
+    # addresses: all 32 on one of two workers has odds of 1 in 2**31.
+    assert serving == {str(pid) for pid in server.worker_pids()}
+
+
+def test_second_server_on_a_busy_port_exits_with_a_message(start_server, tmp_path):
+    first = start_server()
+    command = [str(GUNICORN), "app:app", "--bind", f"127.0.0.1:{first.port}"]
+    second = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "DATASOURCE_DATA_DIR": str(tmp_path / "other")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert f"Another server already listens on 127.0.0.1:{first.port}" in (
+        second.stderr
+    )
+    with first.client() as client:
+        assert client.request("GET", f"{ITEMS}/absent").status == 404
