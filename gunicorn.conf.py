@@ -19,7 +19,7 @@ import socket
 import sys
 from typing import Any
 
-from datasource.loglines import BufferedLineHandler
+from datasource.loglines import BufferedLineHandler, LineFormatter
 
 
 def _cpu_count() -> int:
@@ -144,7 +144,7 @@ def _log_application_to_stderr() -> None:
         return
     handler = BufferedLineHandler(sys.stderr, interval=1.0)
     handler.setFormatter(
-        logging.Formatter(
+        LineFormatter(
             "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
             "%Y-%m-%d %H:%M:%S %z",
         )

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from datasource.loglines import BufferedLineHandler
+from datasource.loglines import BufferedLineHandler, LineFormatter
 
 
 class _CountingStream(io.StringIO):
@@ -141,3 +141,34 @@ def test_the_flushing_thread_restarts_in_a_forked_child(tmp_path):
     )
 
     assert result.stderr.splitlines() == ["parent", "child"]
+
+
+LINE_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
+
+
+@pytest.mark.parametrize(
+    "created",
+    # Within one second, across a second and a minute, and back in time.
+    [[1000.1, 1000.9, 1001.0, 1059.99, 1060.0, 999.5]],
+)
+def test_line_formatter_writes_what_the_standard_formatter_writes(created):
+    standard = logging.Formatter(LINE_FORMAT, DATE_FORMAT)
+    cached = LineFormatter(LINE_FORMAT, DATE_FORMAT)
+
+    for moment in created:
+        record = logging.makeLogRecord(
+            {"msg": "GET %s", "args": ("/x",), "levelname": "INFO", "name": "t"}
+        )
+        record.created = moment
+
+        assert cached.format(record) == standard.format(record)
+
+
+def test_line_formatter_other_date_format_is_not_cached():
+    formatter = LineFormatter(LINE_FORMAT, DATE_FORMAT)
+    record = logging.makeLogRecord({"msg": "x"})
+    record.created, record.msecs = 1000.25, 250.0
+
+    assert formatter.formatTime(record, DATE_FORMAT) != formatter.formatTime(record)
+    assert formatter.formatTime(record).endswith(",250")
