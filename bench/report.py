@@ -15,7 +15,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 _HEADER = (
     f"{'server':<10}{'app':<12}{'scenario':<9}{'req/s':>8}{'p50 ms':>8}"
-    f"{'p99 ms':>8}{'errors':>7}{'CPU ms':>7}{'RSS MiB':>8}"
+    f"{'p99 ms':>8}{'errors':>7}{'CPU ms':>9}{'RSS MiB':>8}"
     f"{'x ceiling':>10}{'CPU x':>7}  {'target':<12}{'x peer':>8}"
 )
 
@@ -100,7 +100,7 @@ def _row(
     return (
         f"{run['server']:<10}{run['app']:<12}{scenario:<9}{figures['rps']:>8.0f}"
         f"{figures['p50_ms']:>8.2f}{figures['p99_ms']:>8.2f}{figures['errors']:>7.0f}"
-        f"{figures.get('cpu_ms_per_request', 0):>7.2f}"
+        f"{figures.get('cpu_ms_per_request', 0):>9.2f}"
         f"{figures.get('peak_rss_mib', 0):>8.1f}{ratio:>10}{cpu_ratio:>7}"
         f"  {_verdict(run, scenario, figures, ratio):<12}"
         f"{_ratio(run, scenario, peer, 'rps'):>8}"
