@@ -13,13 +13,11 @@ Any gunicorn flag still wins over this file, on the command line or in
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import socket
-import sys
 from typing import Any
 
-from datasource.loglines import BufferedLineHandler, LineFormatter
+from datasource.loglines import log_server_lines_to_stderr
 
 
 def _cpu_count() -> int:
@@ -114,7 +112,8 @@ def _is_tcp(address: object) -> bool:
 def _check_port_free(address: tuple[str, int]) -> None:
     """Bind and release the address as a plain listener would.
 
-    :raises SystemExit: when something already listens there.
+    :raises SystemExit: when something already listens there, or the address
+        cannot be bound at all (not this machine's, or a privileged port).
     """
     family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -122,48 +121,17 @@ def _check_port_free(address: tuple[str, int]) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
+            if exc.errno == errno.EADDRINUSE:
+                raise SystemExit(
+                    f"Another server already listens on {address[0]}:{address[1]}; "
+                    "stop it or set PORT to another port."
+                ) from None
             raise SystemExit(
-                f"Another server already listens on {address[0]}:{address[1]}; "
-                "stop it or set PORT to another port."
+                f"Cannot listen on {address[0]}:{address[1]}: {exc.strerror}."
             ) from None
 
 
-def _log_application_to_stderr() -> None:
-    """Give the ``datasource`` loggers a stderr handler, as gunicorn's own have.
-
-    The package adds no handlers (the host decides where logs go), so under
-    gunicorn its request lines would be dropped. This runs when gunicorn reads
-    this file, before the application is loaded, so start-up lines show too.
-    Request lines are written in batches, at most a second late; warnings and
-    errors at once. DATASOURCE_LOG_LEVEL=WARNING silences the request lines.
-    """
-    logger = logging.getLogger("datasource")
-    if logger.handlers:
-        return
-    handler = BufferedLineHandler(sys.stderr, interval=1.0)
-    handler.setFormatter(
-        LineFormatter(
-            "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-            "%Y-%m-%d %H:%M:%S %z",
-        )
-    )
-    logger.addHandler(handler)
-
-
-def _record_only_what_is_logged() -> None:
-    """Skip the parts of each log record that no line of this server shows.
-
-    The formats here and gunicorn's show the process id, never the thread,
-    the multiprocessing name or the calling function and line, and finding
-    those costs a good part of a request's log line. These are the settings
-    of the Python logging HOWTO's "Optimization" section.
-    """
-    logging.logThreads = False
-    logging.logMultiprocessing = False
-    logging._srcfile = None
-
-
-_log_application_to_stderr()
-_record_only_what_is_logged()
+# The package adds no log handlers (the host decides where logs go): give the
+# datasource loggers stderr, as gunicorn's own have, before the application
+# loads, so start-up lines show too.
+log_server_lines_to_stderr()

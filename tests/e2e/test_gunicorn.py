@@ -254,6 +254,11 @@ def listening_sockets(port: int) -> int:
 
 def test_each_worker_listens_on_a_socket_of_its_own(start_server):
     server = start_server(workers=3)
+    # The first worker to listen answers the health check; the others follow.
+    deadline = time.monotonic() + 10
+    while listening_sockets(server.port) < 3:
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        time.sleep(0.05)
     assert listening_sockets(server.port) == 3
 
 
@@ -300,3 +305,19 @@ def test_second_server_on_a_busy_port_exits_with_a_message(start_server, tmp_pat
     )
     with first.client() as client:
         assert client.request("GET", f"{ITEMS}/absent").status == 404
+
+
+def test_address_not_of_this_machine_exits_with_a_message(tmp_path):
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    command = [str(GUNICORN), "app:app", "--bind", "192.0.2.1:8000"]
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "DATASOURCE_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Cannot listen on 192.0.2.1:8000" in result.stderr
+    assert "Traceback" not in result.stderr
