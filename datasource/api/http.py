@@ -205,7 +205,13 @@ def _read_body(environ: Mapping[str, Any], declared: int | None, limit: int) -> 
 
 
 def _read_up_to(stream: IO[bytes], size: int) -> bytes:
-    """Read from a stream until ``size`` bytes or its end."""
+    """Read from a stream until ``size`` bytes or its end.
+
+    :raises InvalidRequest: when the server cannot decode the body: each
+        server raises its own error for a malformed chunk or a connection
+        that ends inside one (gunicorn a ``ParseException``, Werkzeug
+        ``ClientDisconnected``), and every such error is the client's.
+    """
     chunks: list[bytes] = []
     read = 0
     try:
@@ -217,6 +223,12 @@ def _read_up_to(stream: IO[bytes], size: int) -> bytes:
             read += len(chunk)
     except RequestEntityTooLarge:
         raise _too_large(get_config().max_body_bytes) from None
+    except Exception:
+        raise InvalidRequest(
+            "The body could not be read: its chunked encoding is malformed or "
+            "the connection ended inside it. Send a valid chunked body or a "
+            "Content-Length."
+        ) from None
     return b"".join(chunks)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -321,3 +322,47 @@ def test_address_not_of_this_machine_exits_with_a_message(tmp_path):
     assert result.returncode != 0
     assert "Cannot listen on 192.0.2.1:8000" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def raw_exchange(port: int, request: bytes) -> bytes:
+    """Send bytes as they are and read the reply until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    return reply
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # a chunk size that is not hexadecimal
+        b'-7\r\n{"a":1}\r\n0\r\n\r\n',  # a negative size
+        b'7\r\n{"a":1}XX0\r\n\r\n',  # no CRLF after the chunk's data
+        b'7\r\n{"a"',  # the connection ends inside a chunk
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_malformed_chunked_body_is_a_problem_and_writes_nothing(
+    start_server, method, body
+):
+    server = start_server()
+    with server.client() as client:
+        assert client.request("PUT", f"{ITEMS}/1", {"a": 0}).status == 201
+    path = ITEMS if method == "POST" else f"{ITEMS}/1"
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+
+    reply = raw_exchange(server.port, head.encode() + body)
+
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert status_line.split()[1] == b"400", reply
+    assert b"application/problem+json" in rest
+    assert b"Traceback" not in reply
+    with server.client() as client:
+        listed = client.request("GET", ITEMS)
+    assert [item["a"] for item in listed.json()] == [0]
