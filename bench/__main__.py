@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import loadgen, peers, report, runner
+from bench import data, loadgen, peers, report, runner
 from bench.runner import RunSettings
 
 
@@ -111,6 +111,11 @@ def build_settings(arguments: argparse.Namespace, work_dir: Path) -> RunSettings
 def main(argv: list[str] | None = None) -> None:
     """Run every requested size and print and save the results."""
     arguments = parse_arguments(argv)
+    if not data.BOOKS.is_file():
+        raise SystemExit(
+            f"The benchmark replicates {data.BOOKS}, which is not there: it reads "
+            "the shared data beside the checkout, ../shared/data/books.json."
+        )
     wrk = loadgen.ensure_wrk()
     if arguments.granian:
         peers.ensure_granian()
