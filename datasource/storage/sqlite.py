@@ -13,8 +13,8 @@ one document is one INSERT, and a patch one UPDATE conditioned on the version
 it read, each its own transaction: SQLite's write lock is then held for one
 statement only, never while Python works. A write encodes its document before
 taking the lock and, when the cached catalog knows the collection, runs no
-catalog query under it. A forked process starts
-over with its own connections and an empty catalog cache.
+catalog query under it. A forked process starts over with its own connections
+and an empty catalog cache.
 Fields that are filtered or sorted on get indexes, configured or automatic.
 Helpers: ``sqlite_query`` translates queries, ``sqlite_tables`` holds the
 schema and the statements, ``sqlite_documents`` checks ids and encodes
@@ -399,9 +399,8 @@ class SQLiteStore:
                 row = select_current(connection, entry, document_id)
                 if row is None:
                     raise not_found_error(collection, document_id)
-                rowid, stored_id, version, body = row
-                updated = change(StoredDocument(stored_id, version, body))
-                stored = stored_document(stored_id, updated)
+                stored = _changed(row, change)
+                rowid, version = row[0], row[2]
                 if update_row_if_current(connection, entry, rowid, version, stored):
                     return stored
         except sqlite3.OperationalError as exc:
@@ -423,10 +422,8 @@ class SQLiteStore:
             )
             if entry is None or row is None:
                 raise not_found_error(collection, document_id)
-            rowid, stored_id, version, body = row
-            updated = change(StoredDocument(stored_id, version, body))
-            stored = stored_document(stored_id, updated)
-            update_row(connection, entry, rowid, stored)
+            stored = _changed(row, change)
+            update_row(connection, entry, row[0], stored)
             return stored
 
     def delete_one(
@@ -606,6 +603,16 @@ class SQLiteStore:
         self._query_counter.forget(collection)
         with self._lock:
             self._checked_configured.discard(collection)
+
+
+def _changed(
+    row: tuple[int, DocumentId, str, bytes],
+    change: Callable[[StoredDocument], Document],
+) -> StoredDocument:
+    """The document ``change`` makes of a row read by ``select_current``."""
+    _rowid, stored_id, version, body = row
+    updated = change(StoredDocument(stored_id, version, body))
+    return stored_document(stored_id, updated)
 
 
 def _projected(document: StoredDocument, fields: tuple[Path, ...]) -> StoredDocument:

@@ -1,4 +1,5 @@
-"""A real ``gunicorn app:app`` for end-to-end tests, and a small HTTP client.
+"""A real ``gunicorn app:app`` (or granian) for end-to-end tests, and a small
+HTTP client.
 
 The server runs from the repository root with the virtual environment's
 gunicorn and the repository's gunicorn.conf.py, exactly as deployed, but bound
@@ -17,12 +18,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+GRANIAN = Path(sys.executable).parent / "granian"
 HEALTH_PATH = "/-/health"
 
 # Connection failures after which a request on a reused keep-alive connection
@@ -114,12 +117,33 @@ class Client:
         self.close()
 
 
+def gunicorn_command(port: int) -> list[str]:
+    """``gunicorn app:app`` with the repository's gunicorn.conf.py, on loopback."""
+    return [str(GUNICORN), "app:app", "--bind", f"127.0.0.1:{port}"]
+
+
+def granian_command(port: int) -> list[str]:
+    """``app:app`` under granian, as the README offers it, on loopback."""
+    return [
+        str(GRANIAN),
+        "--interface=wsgi",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--workers=2",
+        "--blocking-threads=4",
+        "--no-ws",
+        "app:app",
+    ]
+
+
 class LiveServer:
-    """``gunicorn app:app`` on a free loopback port over ``data_dir``.
+    """``gunicorn app:app`` (or another ``command``) on a free loopback port over
+    ``data_dir``.
 
     :param workers: worker processes, passed as ``WEB_CONCURRENCY`` so that
         gunicorn.conf.py's own handling of it is exercised.
     :param env: more environment variables for the server.
+    :param command: the command line serving the application on a port.
     """
 
     def __init__(
@@ -128,19 +152,21 @@ class LiveServer:
         log_path: Path,
         workers: int = 2,
         env: dict[str, str] | None = None,
+        command: Callable[[int], list[str]] = gunicorn_command,
     ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
         self.workers = workers
         self.env = env or {}
+        self.command = command
         self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> LiveServer:
-        """Start gunicorn and wait until /-/health answers 200."""
+        """Start the server and wait until /-/health answers 200."""
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [str(GUNICORN), "app:app", "--bind", f"127.0.0.1:{self.port}"],
+                self.command(self.port),
                 cwd=ROOT,
                 env=self._environment(),
                 stdout=log,
@@ -213,7 +239,9 @@ class LiveServer:
         with self.client() as client:
             while time.monotonic() < deadline:
                 if self._process is None or self._process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited while starting:\n{self.log()}")
+                    raise RuntimeError(
+                        f"the server exited while starting:\n{self.log()}"
+                    )
                 try:
                     if client.request("GET", HEALTH_PATH).status == 200:
                         return
@@ -221,7 +249,7 @@ class LiveServer:
                     client.close()
                 time.sleep(0.05)
         self.kill()
-        raise RuntimeError(f"gunicorn did not answer in time:\n{self.log()}")
+        raise RuntimeError(f"the server did not answer in time:\n{self.log()}")
 
     def __enter__(self) -> LiveServer:
         return self

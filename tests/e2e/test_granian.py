@@ -8,75 +8,25 @@ requests, the request log) answer as they do under gunicorn.
 from __future__ import annotations
 
 import http.client
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import HEALTH_PATH, ROOT, Client, free_port
+from live_server import Client, LiveServer, granian_command
 
 pytestmark = pytest.mark.server
 
-GRANIAN = Path(sys.executable).parent / "granian"
 BOOKS = "/test/books"
 
 
 @pytest.fixture
 def granian(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A granian server with two workers; yields its port and its log file."""
-    port = free_port()
     log_path = tmp_path / "granian.log"
-    command = [
-        str(GRANIAN),
-        "--interface=wsgi",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--workers=2",
-        "--blocking-threads=4",
-        "--no-ws",
-        "app:app",
-    ]
-    environment = {**os.environ, "DATASOURCE_DATA_DIR": str(tmp_path / "data")}
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_healthy(process, port, log_path)
-        yield port, log_path
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_until_healthy(
-    process: subprocess.Popen[bytes], port: int, log_path: Path
-) -> None:
-    deadline = time.monotonic() + 30
-    with Client(port) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"granian exited:\n{log_path.read_text()}")
-            try:
-                if client.request("GET", HEALTH_PATH).status == 200:
-                    return
-            except OSError:
-                client.close()
-            time.sleep(0.05)
-    raise RuntimeError(f"granian did not answer in time:\n{log_path.read_text()}")
+    server = LiveServer(tmp_path / "data", log_path, command=granian_command)
+    with server.start():
+        yield server.port, log_path
 
 
 def test_documents_are_created_read_patched_and_listed(granian):

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from live_server import GUNICORN, ROOT, Client, LiveServer, increment_counter
@@ -289,17 +290,21 @@ def test_connections_opened_at_once_reach_every_worker(start_server):
     assert serving == {str(pid) for pid in server.worker_pids()}
 
 
-def test_second_server_on_a_busy_port_exits_with_a_message(start_server, tmp_path):
-    first = start_server()
-    command = [str(GUNICORN), "app:app", "--bind", f"127.0.0.1:{first.port}"]
-    second = subprocess.run(
-        command,
+def gunicorn_until_exit(bind: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``gunicorn app:app`` on ``bind``, expecting it to stop by itself."""
+    return subprocess.run(
+        [str(GUNICORN), "app:app", "--bind", bind],
         cwd=ROOT,
-        env={**os.environ, "DATASOURCE_DATA_DIR": str(tmp_path / "other")},
+        env={**os.environ, "DATASOURCE_DATA_DIR": str(data_dir)},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_second_server_on_a_busy_port_exits_with_a_message(start_server, tmp_path):
+    first = start_server()
+    second = gunicorn_until_exit(f"127.0.0.1:{first.port}", tmp_path / "other")
     assert second.returncode != 0
     assert f"Another server already listens on 127.0.0.1:{first.port}" in (
         second.stderr
@@ -310,15 +315,7 @@ def test_second_server_on_a_busy_port_exits_with_a_message(start_server, tmp_pat
 
 def test_address_not_of_this_machine_exits_with_a_message(tmp_path):
     # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
-    command = [str(GUNICORN), "app:app", "--bind", "192.0.2.1:8000"]
-    result = subprocess.run(
-        command,
-        cwd=ROOT,
-        env={**os.environ, "DATASOURCE_DATA_DIR": str(tmp_path / "data")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = gunicorn_until_exit("192.0.2.1:8000", tmp_path / "data")
     assert result.returncode != 0
     assert "Cannot listen on 192.0.2.1:8000" in result.stderr
     assert "Traceback" not in result.stderr
